@@ -1,0 +1,120 @@
+// Package config reads jwtgate's configuration from the environment, a policy
+// file (YAML or JSON) or an Azure API Management policy XML, and checks it.
+// A Config that Load returned without error is complete and consistent; an
+// invalid setting stops start-up with an error that names it.
+package config
+
+import "time"
+
+// Config is the whole validation model. Every adapter and the replay runner
+// build the core from the same Config.
+type Config struct {
+	// Key sources.
+	OpenIDConfigURLs []string    // JWTGATE_OPENID_CONFIG
+	JWKSURLs         []string    // JWTGATE_JWKS_URL
+	StaticKeys       []StaticKey // JWTGATE_JWKS (inline/file), JWTGATE_PUBLIC_KEYS, JWTGATE_HMAC_SECRETS, policy keys
+	SeedJWKS         []byte      // JWTGATE_SEED_JWKS: used until the first successful fetch
+	DecryptionKeys   []DecryptionKey
+
+	// Token acceptance.
+	Issuers           []string      // JWTGATE_ISSUERS; empty: the issuers of the discovery documents
+	Audiences         []string      // JWTGATE_AUDIENCES (required)
+	AnyAudience       bool          // JWTGATE_AUDIENCES="*": audience check explicitly off
+	Algorithms        []string      // JWTGATE_ALGORITHMS
+	ClockSkew         time.Duration // JWTGATE_CLOCK_SKEW
+	RequireExpiration bool          // JWTGATE_REQUIRE_EXPIRATION (default true)
+	TokenTypes        []string      // JWTGATE_TOKEN_TYPES: allowed header typ values (empty: any)
+	MaxTokenBytes     int           // JWTGATE_MAX_TOKEN_BYTES (default 16 KiB)
+
+	// Extraction (APIM header-name, require-scheme, query-parameter-name).
+	HeaderName string // JWTGATE_TOKEN_HEADER (default Authorization)
+	Scheme     string // JWTGATE_TOKEN_SCHEME (default Bearer; "-" for none)
+	QueryParam string // JWTGATE_TOKEN_QUERY
+	CookieName string // JWTGATE_TOKEN_COOKIE
+
+	// Authorization.
+	RequiredScopes []string           // JWTGATE_REQUIRED_SCOPES
+	RequiredClaims []ClaimRequirement // policy file / APIM required-claims
+	Routes         []RouteRule        // policy file
+
+	// Key cache.
+	HTTPTimeout     time.Duration // JWTGATE_HTTP_TIMEOUT (2s)
+	JWKSCooldown    time.Duration // JWTGATE_JWKS_COOLDOWN (30s)
+	RefreshInterval time.Duration // JWTGATE_JWKS_REFRESH (1h; Cache-Control max-age wins, clamped to [5m, 24h])
+	MaxStaleness    time.Duration // JWTGATE_JWKS_MAX_STALENESS (24h)
+	WarmupTimeout   time.Duration // JWTGATE_WARMUP_TIMEOUT (1s)
+
+	// Verified-token cache.
+	TokenCacheSize   int           // JWTGATE_TOKEN_CACHE_SIZE (10000; 0 disables)
+	TokenCacheMaxTTL time.Duration // JWTGATE_TOKEN_CACHE_TTL (5m)
+
+	// Output.
+	ForwardClaims        []string          // JWTGATE_FORWARD_CLAIMS: extra claims put in context/headers
+	ClaimHeaders         map[string]string // JWTGATE_CLAIM_HEADERS: "sub=X-Auth-Subject,scope=X-Auth-Scopes"
+	UsageIdentifierClaim string            // JWTGATE_USAGE_IDENTIFIER_CLAIM (Lambda usageIdentifierKey)
+	HTTPAPIResponse      string            // JWTGATE_HTTPAPI_RESPONSE: "simple" or "iam"
+	FailedStatus         int               // APIM failed-validation-httpcode (Azure handler only; default 401)
+	FailedMessage        string            // APIM failed-validation-error-message
+}
+
+// StaticKey is a key given in configuration rather than fetched.
+type StaticKey struct {
+	// JWKS is a JSON Web Key Set document; or
+	JWKS []byte
+	// PEM is a PEM public key or certificate; or
+	PEM []byte
+	// N and E are base64url RSA modulus and exponent (APIM <key n e>); or
+	N, E string
+	// Secret is a symmetric key for HS256/384/512 (only ever configured).
+	Secret []byte
+	// KID optionally names the key; Alg optionally pins its algorithm.
+	KID string
+	Alg string
+	// Issuers restricts the key to these issuers (empty: every accepted issuer).
+	Issuers []string
+}
+
+// DecryptionKey is a key for encrypted (JWE) tokens.
+type DecryptionKey struct {
+	KID    string
+	Secret []byte // dir / AES key
+	PEM    []byte // RSA private key (RSA-OAEP, RSA-OAEP-256)
+	JWK    []byte // a private JWK
+}
+
+// ClaimRequirement mirrors APIM's <required-claims><claim>: the named claim
+// must be present and, when Values is non-empty, hold all or any of them.
+type ClaimRequirement struct {
+	Name      string   `json:"name" yaml:"name"`
+	Values    []string `json:"values,omitempty" yaml:"values,omitempty"`
+	Match     string   `json:"match,omitempty" yaml:"match,omitempty"`         // "all" (default) or "any"
+	Separator string   `json:"separator,omitempty" yaml:"separator,omitempty"` // splits a string claim into values
+}
+
+// RouteRule gives requirements for calls whose method and path match.
+// A call that matches no rule falls back to the top-level requirements.
+type RouteRule struct {
+	Method string             `json:"method" yaml:"method"` // "GET", or "*" / "" for any
+	Path   string             `json:"path" yaml:"path"`     // "/orders/{id}", "/admin/*"
+	Scopes []string           `json:"scopes,omitempty" yaml:"scopes,omitempty"`
+	Claims []ClaimRequirement `json:"claims,omitempty" yaml:"claims,omitempty"`
+}
+
+// Defaults used when a setting is absent.
+const (
+	DefaultHTTPTimeout      = 2 * time.Second
+	DefaultJWKSCooldown     = 30 * time.Second
+	DefaultRefreshInterval  = time.Hour
+	MinRefreshInterval      = 5 * time.Minute
+	MaxRefreshInterval      = 24 * time.Hour
+	DefaultMaxStaleness     = 24 * time.Hour
+	DefaultWarmupTimeout    = time.Second
+	DefaultClockSkew        = 30 * time.Second
+	DefaultMaxTokenBytes    = 16 << 10
+	DefaultTokenCacheSize   = 10000
+	DefaultTokenCacheMaxTTL = 5 * time.Minute
+)
+
+// DefaultAlgorithms are the asymmetric algorithms allowed by default.
+// HS256/384/512 are added only for configured secrets.
+var DefaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}

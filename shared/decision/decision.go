@@ -1,0 +1,116 @@
+// Package decision holds the platform-neutral contract between the adapters
+// and the validation core: the Request an adapter builds from a platform
+// event, and the Decision the core returns for it.
+package decision
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Outcome is the kind of a decision. The zero value is Unauthenticated so
+// that a Decision nobody filled in never allows.
+type Outcome int
+
+const (
+	// Unauthenticated: the token is missing or not acceptable (HTTP 401).
+	Unauthenticated Outcome = iota
+	// Allow: the token is valid and satisfies every requirement.
+	Allow
+	// Forbidden: a valid token that lacks a scope, a claim or a route (HTTP 403).
+	Forbidden
+	// Unavailable: no usable keys, so nothing can be verified (HTTP 503).
+	Unavailable
+)
+
+// String returns the outcome as a lower-case word used in logs and bodies.
+func (o Outcome) String() string {
+	switch o {
+	case Allow:
+		return "allow"
+	case Forbidden:
+		return "forbidden"
+	case Unavailable:
+		return "unavailable"
+	default:
+		return "unauthenticated"
+	}
+}
+
+// HTTPStatus is the status an HTTP front end answers for the outcome.
+func (o Outcome) HTTPStatus() int {
+	switch o {
+	case Allow:
+		return http.StatusOK
+	case Forbidden:
+		return http.StatusForbidden
+	case Unavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusUnauthorized
+	}
+}
+
+// Request is what an adapter extracts from a platform event. The core finds
+// the token in it according to the configured extraction rules.
+type Request struct {
+	// Header holds the request headers (canonical keys, as http.Header).
+	// A REST TOKEN event's authorizationToken is placed under the configured
+	// header name.
+	Header http.Header
+	// Query holds the query string parameters.
+	Query url.Values
+	// Cookies holds raw cookie pairs ("name=value"), as HTTP API payload 2.0
+	// delivers them; Cookie headers in Header are read too.
+	Cookies []string
+	// Method is the HTTP method of the protected call ("GET"), or "" when the
+	// platform does not say (REST TOKEN authorizers).
+	Method string
+	// Path is the path of the protected call relative to the API/stage
+	// ("/orders/42"), or "" when unknown.
+	Path string
+}
+
+// RouteGrant is one route rule (method and path pattern) that a token
+// satisfies. Adapters turn grants into cache-safe IAM policy resources.
+type RouteGrant struct {
+	Method string // "GET", or "*" for any method
+	Path   string // pattern as configured, e.g. "/orders/{id}" or "/admin/*"
+}
+
+// Decision is the core's answer for one request.
+type Decision struct {
+	Outcome Outcome
+	// Reason is a stable snake_case code (see the Reason constants).
+	Reason Reason
+	// Detail is a short human-readable explanation. It never contains the
+	// token, a signature or a secret, and may be shown to the caller.
+	Detail string
+
+	// Principal is the token's sub (empty unless the signature verified).
+	Principal string
+	// Issuer and KeyID identify what verified the token (empty if none did).
+	Issuer string
+	KeyID  string
+	// Claims holds the claims selected for forwarding, flattened to string,
+	// float64/int64 or bool values (arrays are joined with a space).
+	Claims map[string]any
+	// MissingScopes lists required scopes the token lacks (forbidden only),
+	// for RFC 6750's scope attribute.
+	MissingScopes []string
+	// Routes lists the route rules the token satisfies when route rules are
+	// configured (nil when there are none: the whole API is allowed).
+	Routes []RouteGrant
+	// RoutesConfigured tells whether route rules exist at all.
+	RoutesConfigured bool
+	// CacheUntil is the latest time the decision may be reused (never after
+	// the token's exp). Zero means do not cache.
+	CacheUntil time.Time
+	// CacheHit tells whether the signature check was answered by the
+	// verified-token cache.
+	CacheHit bool
+}
+
+// Allowed reports whether the decision allows the request.
+func (d Decision) Allowed() bool { return d.Outcome == Allow }

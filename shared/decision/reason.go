@@ -1,0 +1,40 @@
+package decision
+
+// Reason is a stable snake_case code that names why a decision was taken.
+// The same code appears in logs, response bodies and tests.
+type Reason string
+
+// Reason codes. Allowed decisions carry ReasonOK.
+const (
+	ReasonOK Reason = "ok"
+
+	// unauthenticated (401)
+	TokenMissing        Reason = "token_missing"
+	TokenMalformed      Reason = "token_malformed"
+	TokenTooLarge       Reason = "token_too_large"
+	TokenEncrypted      Reason = "token_encrypted_unsupported"
+	DecryptionFailed    Reason = "token_decryption_failed"
+	AlgorithmNotAllowed Reason = "algorithm_not_allowed"
+	CritUnsupported     Reason = "crit_unsupported"
+	TypeNotAllowed      Reason = "token_type_not_allowed"
+	KeyUnknown          Reason = "key_unknown"
+	KeyMismatch         Reason = "key_algorithm_mismatch"
+	SignatureInvalid    Reason = "signature_invalid"
+	IssuerInvalid       Reason = "issuer_invalid"
+	AudienceInvalid     Reason = "audience_invalid"
+	TokenExpired        Reason = "token_expired"
+	ExpirationMissing   Reason = "expiration_missing"
+	TokenNotYetValid    Reason = "token_not_yet_valid"
+	IssuedInFuture      Reason = "token_issued_in_future"
+	ClaimsMalformed     Reason = "claims_malformed"
+	EventMalformed      Reason = "event_malformed"
+
+	// forbidden (403)
+	ScopeMissing Reason = "scope_missing"
+	ClaimMissing Reason = "claim_missing"
+	RouteDenied  Reason = "route_denied"
+
+	// unavailable (503)
+	KeysUnavailable Reason = "keys_unavailable"
+	InternalError   Reason = "internal_error"
+)

@@ -1,0 +1,40 @@
+// Package keys is jwtgate's key source: it discovers issuers (OpenID
+// discovery), fetches their JWKS, loads statically configured keys, and keeps
+// them in a process-wide cache that stays warm across invocations, survives
+// rotation and IdP outages, and never fetches more than it must.
+package keys
+
+import (
+	"crypto"
+	"errors"
+)
+
+// Key is one verification key, converted to a Go crypto key once per fetch.
+type Key struct {
+	// ID is the JWK kid ("" when the key has none).
+	ID string
+	// Alg is the JWK alg, or "" when the JWK does not pin one.
+	Alg string
+	// Kty is "RSA", "EC", "OKP" or "oct".
+	Kty string
+	// Crv is the curve for EC/OKP keys ("P-256", "P-384", "P-521", "Ed25519").
+	Crv string
+	// Public is *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey.
+	Public crypto.PublicKey
+	// Secret is the HMAC key for kty "oct"; only configured keys have one.
+	Secret []byte
+	// Static is true for keys given in configuration (never fetched).
+	Static bool
+}
+
+// Errors returned by Lookup. Callers map them to reason codes with errors.Is.
+var (
+	// ErrIssuerUnknown: no configured source serves this issuer.
+	ErrIssuerUnknown = errors.New("keys: issuer not accepted")
+	// ErrKeyUnknown: the issuer has usable keys, but none with this kid
+	// (or, without kid, not exactly one that fits the algorithm).
+	ErrKeyUnknown = errors.New("keys: unknown key")
+	// ErrUnavailable: the issuer has no usable keys at all (never fetched
+	// successfully, or past the maximum staleness).
+	ErrUnavailable = errors.New("keys: no usable keys")
+)
