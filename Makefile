@@ -13,7 +13,7 @@ BUILDFLAGS := -trimpath -ldflags='$(LDFLAGS)'
 
 export CGO_ENABLED := 0
 
-.PHONY: replay test vet unit fuzz e2e build tools bench package events clean
+.PHONY: replay test vet unit fuzz idp tools bench package events clean
 
 ## replay: sample events through the adapters against the embedded dev issuer
 replay:
@@ -22,16 +22,24 @@ replay:
 ## test: everything CI runs
 test: vet unit fuzz
 
+# End-to-end tests skip unless these point at the installed parts; `make test`
+# installs them and sets them, so CI always runs them.
+IDP_DIR   := $(CURDIR)/functions/replay/idp
+E2E_ENV   := JWTGATE_RIE=$(RIE) JWTGATE_IDP_DIR=$(IDP_DIR)
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-unit:
-	$(GO) test -count=1 ./...
+unit: tools idp
+	$(E2E_ENV) $(GO) test -count=1 ./...
+
+## idp: npm packages of the oidc-provider test identity provider
+idp:
+	@if [ -f $(IDP_DIR)/package.json ]; then npm ci --prefix $(IDP_DIR) --no-audit --no-fund --loglevel=error; fi
 
 ## fuzz: every fuzz target for a short budget (FUZZTIME=5m for a long run)
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./... 2>/dev/null | grep '^Fuzz' | sort -u); do :; done
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
