@@ -5,6 +5,10 @@ package core
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
@@ -16,9 +20,40 @@ type Decider interface {
 	Decide(ctx context.Context, r *decision.Request) decision.Decision
 }
 
+// Option adjusts how a Core is built.
+type Option func(*options)
+
+type options struct {
+	logger *slog.Logger
+	client *http.Client
+	now    func() time.Time
+}
+
+// WithLogger sets the logger for key-source events (default: slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithHTTPClient sets the client used for discovery and JWKS requests.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
+
+// WithClock sets the clock (tests move time instead of sleeping).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // Core is the process-wide validation core.
 type Core struct {
 	cfg *config.Config
+}
+
+// FromEnv reads the configuration from the environment (getenv is
+// os.Getenv in production) and builds the core, warming the key cache within
+// the configured warm-up bound. A config error names the setting; a failed
+// warm-up is not an error (keys are fetched again on the request path).
+func FromEnv(ctx context.Context, getenv func(string) string, opts ...Option) (*Core, error) {
+	return nil, errors.New("core: not implemented yet")
+}
+
+// New builds the core from a checked configuration and warms the key cache.
+func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error) {
+	return &Core{cfg: cfg}, nil
 }
 
 // Config returns the configuration the core was built from.
@@ -28,4 +63,42 @@ func (c *Core) Config() *config.Config { return c.cfg }
 // panics and never allows on an error.
 func (c *Core) Decide(ctx context.Context, r *decision.Request) decision.Decision {
 	return decision.Decision{Outcome: decision.Unavailable, Reason: decision.InternalError, Detail: "core not implemented yet"}
+}
+
+// Stats are counters adapters report as metrics.
+type Stats struct {
+	DiscoveryFetches int64
+	JWKSFetches      int64
+	FetchErrors      int64
+	KidMisses        int64
+	StaleServed      int64
+	TokenCacheHits   int64
+	TokenCacheMisses int64
+}
+
+// Stats returns the current counters.
+func (c *Core) Stats() Stats { return Stats{} }
+
+// LogDecision writes the one structured line per decision: platform, shape,
+// outcome, reason, status, kid, iss, sub, latency and cache hit. It never
+// logs the token. Extra attributes (e.g. an invocation id) may be appended.
+func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d decision.Decision, latency time.Duration, extra ...slog.Attr) {
+	level := slog.LevelInfo
+	if d.Outcome == decision.Unavailable {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("platform", platform),
+		slog.String("shape", shape),
+		slog.String("outcome", d.Outcome.String()),
+		slog.String("reason", string(d.Reason)),
+		slog.Int("status", d.Outcome.HTTPStatus()),
+		slog.String("kid", d.KeyID),
+		slog.String("iss", d.Issuer),
+		slog.String("sub", d.Principal),
+		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
+		slog.Bool("cache_hit", d.CacheHit),
+	}
+	attrs = append(attrs, extra...)
+	l.LogAttrs(ctx, level, "decision", attrs...)
 }
