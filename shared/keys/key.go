@@ -38,3 +38,32 @@ var (
 	// successfully, or past the maximum staleness).
 	ErrUnavailable = errors.New("keys: no usable keys")
 )
+
+// Fits reports whether the key may verify a JWS signed with alg: the JWK's
+// own alg (when it pins one) must equal alg, and alg must suit the key type
+// and curve. HMAC algorithms fit only keys with a secret at least as long as
+// the hash output (RFC 7518 §3.2). "none" and unknown algorithms never fit.
+func (k *Key) Fits(alg string) bool {
+	if k == nil || (k.Alg != "" && k.Alg != alg) {
+		return false
+	}
+	switch alg {
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		return k.Kty == "RSA" && k.Public != nil
+	case "ES256":
+		return k.Kty == "EC" && k.Crv == "P-256" && k.Public != nil
+	case "ES384":
+		return k.Kty == "EC" && k.Crv == "P-384" && k.Public != nil
+	case "ES512":
+		return k.Kty == "EC" && k.Crv == "P-521" && k.Public != nil
+	case "EdDSA", "Ed25519":
+		return k.Kty == "OKP" && k.Crv == "Ed25519" && k.Public != nil
+	case "HS256":
+		return k.Kty == "oct" && len(k.Secret) >= 32
+	case "HS384":
+		return k.Kty == "oct" && len(k.Secret) >= 48
+	case "HS512":
+		return k.Kty == "oct" && len(k.Secret) >= 64
+	}
+	return false
+}
