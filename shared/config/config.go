@@ -1,7 +1,9 @@
 // Package config reads jwtgate's configuration from the environment, a policy
 // file (YAML or JSON) or an Azure API Management policy XML, and checks it.
-// A Config that Load returned without error is complete and consistent; an
-// invalid setting stops start-up with an error that names it.
+// A Config that FromEnv, LoadPolicy or LoadAPIM returned without error is
+// complete, defaulted and consistent; an invalid setting stops start-up with
+// an error that names it (the variable, the policy file field or the APIM
+// policy item).
 package config
 
 import "time"
@@ -27,6 +29,9 @@ type Config struct {
 	MaxTokenBytes     int           // JWTGATE_MAX_TOKEN_BYTES (default 16 KiB)
 
 	// Extraction (APIM header-name, require-scheme, query-parameter-name).
+	// After loading, "" means no such source: HeaderName "" reads no header,
+	// Scheme "" means the header holds the bare token (env "-" or "none").
+	// Build configs in code from Default() to get Authorization / Bearer.
 	HeaderName string // JWTGATE_TOKEN_HEADER (default Authorization)
 	Scheme     string // JWTGATE_TOKEN_SCHEME (default Bearer; "-" for none)
 	QueryParam string // JWTGATE_TOKEN_QUERY
@@ -53,8 +58,8 @@ type Config struct {
 	ClaimHeaders         map[string]string // JWTGATE_CLAIM_HEADERS: "sub=X-Auth-Subject,scope=X-Auth-Scopes"
 	UsageIdentifierClaim string            // JWTGATE_USAGE_IDENTIFIER_CLAIM (Lambda usageIdentifierKey)
 	HTTPAPIResponse      string            // JWTGATE_HTTPAPI_RESPONSE: "simple" or "iam"
-	FailedStatus         int               // APIM failed-validation-httpcode (Azure handler only; default 401)
-	FailedMessage        string            // APIM failed-validation-error-message
+	FailedStatus         int               // APIM failed-validation-httpcode / policy failed_validation_httpcode (Azure handler only; default 401)
+	FailedMessage        string            // APIM failed-validation-error-message / policy failed_validation_error_message
 }
 
 // StaticKey is a key given in configuration rather than fetched.
@@ -118,3 +123,28 @@ const (
 // DefaultAlgorithms are the asymmetric algorithms allowed by default.
 // HS256/384/512 are added only for configured secrets.
 var DefaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// Defaults for token extraction and answers.
+const (
+	DefaultHeaderName   = "Authorization"
+	DefaultScheme       = "Bearer"
+	DefaultFailedStatus = 401
+)
+
+// HTTPAPIResponse values.
+const (
+	HTTPAPISimple = "simple"
+	HTTPAPIIAM    = "iam"
+)
+
+// Algorithm names.
+var (
+	hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
+	knownAlgorithms = map[string]bool{
+		"RS256": true, "RS384": true, "RS512": true,
+		"PS256": true, "PS384": true, "PS512": true,
+		"ES256": true, "ES384": true, "ES512": true,
+		"EdDSA": true,
+		"HS256": true, "HS384": true, "HS512": true,
+	}
+)

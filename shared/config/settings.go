@@ -1,0 +1,46 @@
+package config
+
+// Setting describes one JWTGATE_ environment variable.
+type Setting struct {
+	Name        string // the environment variable
+	Default     string // "" when the setting has no default
+	Description string
+}
+
+// Settings lists every JWTGATE_ environment variable the code reads. Infra
+// templates and documentation are checked against this list.
+var Settings = []Setting{
+	{"JWTGATE_OPENID_CONFIG", "", "comma-separated OpenID discovery URLs (…/.well-known/openid-configuration)"},
+	{"JWTGATE_JWKS_URL", "", "comma-separated JWKS URLs, for issuers without discovery (needs JWTGATE_ISSUERS)"},
+	{"JWTGATE_ISSUERS", "each discovery document's issuer", "comma-separated accepted iss values (exact match)"},
+	{"JWTGATE_AUDIENCES", "required", `comma-separated accepted aud values (any one matches); "*" disables the audience check explicitly`},
+	{"JWTGATE_ALGORITHMS", "RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA (+HS256,HS384,HS512 when secrets are configured)", "comma-separated allowed JWS algorithms; none is always refused, HS* only with JWTGATE_HMAC_SECRETS"},
+	{"JWTGATE_CLOCK_SKEW", "30s", "Go duration allowed on exp, nbf and iat (0 to 10m)"},
+	{"JWTGATE_REQUIRE_EXPIRATION", "true", "refuse tokens without exp"},
+	{"JWTGATE_TOKEN_TYPES", "", "comma-separated allowed header typ values, e.g. at+jwt (empty: any)"},
+	{"JWTGATE_MAX_TOKEN_BYTES", "16384", "largest accepted token, in bytes (512 to 1048576)"},
+	{"JWTGATE_TOKEN_HEADER", "Authorization", `request header carrying the token ("-" or "none": no header)`},
+	{"JWTGATE_TOKEN_SCHEME", "Bearer", `scheme before the token in the header ("-" or "none": the header holds the bare token)`},
+	{"JWTGATE_TOKEN_QUERY", "", "query parameter carrying the token"},
+	{"JWTGATE_TOKEN_COOKIE", "", "cookie carrying the token"},
+	{"JWTGATE_REQUIRED_SCOPES", "", "space-separated scopes that must all be present (scope string, or scp string/array)"},
+	{"JWTGATE_REQUIRED_CLAIMS", "", "space-separated required claims: name[=v1,v2][;match=all|any][;separator=X]"},
+	{"JWTGATE_HTTP_TIMEOUT", "2s", "bound on each discovery/JWKS request (up to 1m)"},
+	{"JWTGATE_JWKS_COOLDOWN", "30s", "least time between two JWKS fetches caused by unknown kids (1s to 1h)"},
+	{"JWTGATE_JWKS_REFRESH", "1h", "JWKS refresh interval when the response has no max-age (5m to 24h)"},
+	{"JWTGATE_JWKS_MAX_STALENESS", "24h", "how long the last good keys are served while the IdP is unreachable (JWTGATE_JWKS_REFRESH to 30 days)"},
+	{"JWTGATE_WARMUP_TIMEOUT", "1s", "bound on the key prefetch at start-up (0: no prefetch; up to 30s)"},
+	{"JWTGATE_TOKEN_CACHE_SIZE", "10000", "verified tokens kept in memory (0 disables the cache)"},
+	{"JWTGATE_TOKEN_CACHE_TTL", "5m", "longest time a verified token is cached (never past its exp)"},
+	{"JWTGATE_FORWARD_CLAIMS", "", "comma-separated extra claims put in the authorizer context / identity headers"},
+	{"JWTGATE_CLAIM_HEADERS", "sub=X-Auth-Subject,scope=X-Auth-Scopes,iss=X-Auth-Issuer", `claim=Header pairs for identity headers ("-" or "none": no headers)`},
+	{"JWTGATE_USAGE_IDENTIFIER_CLAIM", "", "claim returned as the Lambda authorizer's usageIdentifierKey"},
+	{"JWTGATE_HTTPAPI_RESPONSE", "simple", "HTTP API (payload 2.0) answer: simple or iam"},
+	{"JWTGATE_JWKS", "", "static JWKS: inline JSON, or @/path/file.json"},
+	{"JWTGATE_PUBLIC_KEYS", "", "static PEM public keys or certificates: PEM text, or @/path/file.pem"},
+	{"JWTGATE_HMAC_SECRETS", "", "comma-separated base64 HMAC secrets (at least 32 bytes), each optionally prefixed kid:"},
+	{"JWTGATE_SEED_JWKS", "", "JWKS used until the first successful fetch: inline JSON, or @/path/file.json"},
+	{"JWTGATE_DECRYPTION_KEYS", "", "comma-separated JWE keys: base64 secret or @/path/rsa-private.pem, each optionally prefixed kid:"},
+	{"JWTGATE_POLICY_FILE", "", "path to a policy file (YAML or JSON); environment variables override it"},
+	{"JWTGATE_APIM_POLICY_FILE", "", "path to an Azure API Management policy XML; its <validate-jwt> is the config"},
+}
