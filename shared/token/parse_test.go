@@ -1,0 +1,103 @@
+package token
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/jwtgate/jwtgate/shared/decision"
+)
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func TestParseRefusals(t *testing.T) {
+	sig := b64("signature-bytes")
+	okHdr := b64(`{"alg":"RS256","kid":"k1"}`)
+	pl := b64(`{"sub":"a"}`)
+	rs256only := func(a *Algorithm) bool { return a.Name == "RS256" }
+	cases := []struct {
+		name string
+		tok  string
+		want decision.Reason
+	}{
+		{"two segments", okHdr + "." + pl, decision.TokenMalformed},
+		{"four segments", okHdr + "." + pl + "." + sig + "." + sig, decision.TokenMalformed},
+		{"empty signature", okHdr + "." + pl + ".", decision.TokenMalformed},
+		{"empty header", "." + pl + "." + sig, decision.TokenMalformed},
+		{"padding in header", okHdr + "==." + pl + "." + sig, decision.TokenMalformed},
+		{"standard alphabet plus", okHdr + "." + pl + "." + sig[:4] + "+" + sig[5:], decision.TokenMalformed},
+		{"newline inside segment", okHdr[:4] + "\n" + okHdr[4:] + "." + pl + "." + sig, decision.TokenMalformed},
+		{"space inside segment", okHdr + "." + pl[:3] + " " + pl[3:] + "." + sig, decision.TokenMalformed},
+		{"non-canonical trailing bits", okHdr + "." + pl + "." + "AB", decision.TokenMalformed},
+		{"header not JSON", b64("alg=RS256") + "." + pl + "." + sig, decision.TokenMalformed},
+		{"header is an array", b64(`["RS256"]`) + "." + pl + "." + sig, decision.TokenMalformed},
+		{"duplicate alg", b64(`{"alg":"none","alg":"RS256"}`) + "." + pl + "." + sig, decision.TokenMalformed},
+		{"no alg", b64(`{"kid":"k1"}`) + "." + pl + "." + sig, decision.TokenMalformed},
+		{"alg not a string", b64(`{"alg":["RS256"]}`) + "." + pl + "." + sig, decision.TokenMalformed},
+		{"alg none", b64(`{"alg":"none"}`) + "." + pl + "." + sig, decision.AlgorithmNotAllowed},
+		{"alg None", b64(`{"alg":"None"}`) + "." + pl + "." + sig, decision.AlgorithmNotAllowed},
+		{"alg NONE", b64(`{"alg":"NONE"}`) + "." + pl + "." + sig, decision.AlgorithmNotAllowed},
+		{"alg nOnE", b64(`{"alg":"nOnE"}`) + "." + pl + "." + sig, decision.AlgorithmNotAllowed},
+		{"alg lower-case rs256", b64(`{"alg":"rs256"}`) + "." + pl + "." + sig, decision.AlgorithmNotAllowed},
+		{"alg HS256 not allowed", b64(`{"alg":"HS256"}`) + "." + pl + "." + sig, decision.AlgorithmNotAllowed},
+		{"kid not a string", b64(`{"alg":"RS256","kid":7}`) + "." + pl + "." + sig, decision.TokenMalformed},
+		{"typ not a string", b64(`{"alg":"RS256","typ":{}}`) + "." + pl + "." + sig, decision.TokenMalformed},
+		{"crit b64", b64(`{"alg":"RS256","b64":false,"crit":["b64"]}`) + "." + pl + "." + sig, decision.CritUnsupported},
+		{"crit unknown", b64(`{"alg":"RS256","crit":["exp"]}`) + "." + pl + "." + sig, decision.CritUnsupported},
+		{"too large", okHdr + "." + b64(strings.Repeat("a", 20000)) + "." + sig, decision.TokenTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse(c.tok, 16<<10, rs256only)
+			if err == nil {
+				t.Fatalf("accepted")
+			}
+			if err.Reason != c.want {
+				t.Fatalf("reason %s, want %s (%v)", err.Reason, c.want, err)
+			}
+		})
+	}
+}
+
+func TestParseKeepsSigningInputAndHeader(t *testing.T) {
+	hdr := b64(`{"alg":"RS256","kid":"a\u0000b","typ":"at+jwt","jku":"http://127.0.0.1:1/jwks"}`)
+	tok := hdr + "." + b64(`{"sub":"x"}`) + "." + b64("sig")
+	p, err := Parse(tok, 16<<10, func(*Algorithm) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.SigningInput != tok[:strings.LastIndexByte(tok, '.')] {
+		t.Fatalf("signing input %q", p.SigningInput)
+	}
+	if p.KeyID != "a\x00b" || p.Type != "at+jwt" || string(p.Signature) != "sig" {
+		t.Fatalf("header read wrong: %+v", p)
+	}
+	if err := p.ParseClaims(); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := p.Claims.Get("sub"); v.Raw() != `"x"` {
+		if s, _ := v.String(); s != "x" {
+			t.Fatalf("sub %v", v)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(b64(`{"alg":"RS256"}`) + "." + b64(`{"exp":1}`) + "." + b64("s"))
+	f.Add("a.b.c")
+	f.Add("..")
+	f.Add(b64(`{"alg":"ES256","crit":[]}`) + ".." + b64("s"))
+	f.Fuzz(func(t *testing.T, tok string) {
+		p, err := Parse(tok, 16<<10, func(*Algorithm) bool { return true })
+		if err != nil {
+			if err.Reason == "" || strings.Contains(err.Error(), tok) && len(tok) > 40 {
+				t.Fatalf("bad error %v", err)
+			}
+			return
+		}
+		if p.Alg == nil || !strings.HasPrefix(tok, p.SigningInput+".") {
+			t.Fatalf("inconsistent parse of %q", tok)
+		}
+		_ = p.ParseClaims()
+	})
+}
