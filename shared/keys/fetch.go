@@ -31,9 +31,6 @@ func checkURL(raw string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, errors.New("URL must not carry credentials")
 	}
-	if u.Host == "" || u.Hostname() == "" {
-		return nil, errors.New("URL has no host")
-	}
 	switch u.Scheme {
 	case "https":
 	case "http":
@@ -42,6 +39,9 @@ func checkURL(raw string) (*url.URL, error) {
 		}
 	default:
 		return nil, errors.New("URL must use https")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return nil, errors.New("URL has no host")
 	}
 	if u.Fragment != "" {
 		return nil, errors.New("URL must not have a fragment")

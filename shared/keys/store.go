@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -623,7 +624,7 @@ func reuse(old *snapshot, ks []*Key) []*Key {
 	return ks
 }
 
-type equaler interface{ Equal(x any) bool }
+type equaler interface{ Equal(x crypto.PublicKey) bool }
 
 func sameKey(a, b *Key) bool {
 	if a.ID != b.ID || a.Alg != b.Alg || a.Kty != b.Kty || a.Crv != b.Crv || a.Static != b.Static {
