@@ -139,7 +139,7 @@ const (
 
 // Algorithm names.
 var (
-	hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
+	hmacAlgorithms  = []string{"HS256", "HS384", "HS512"}
 	knownAlgorithms = map[string]bool{
 		"RS256": true, "RS384": true, "RS512": true,
 		"PS256": true, "PS384": true, "PS512": true,
