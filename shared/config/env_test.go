@@ -142,7 +142,9 @@ func TestFromEnvVariables(t *testing.T) {
 	}{
 		// key sources
 		{"openid config list trims and drops empties", map[string]string{"JWTGATE_OPENID_CONFIG": " https://a.example/.well-known/openid-configuration , ,https://b.example/.well-known/openid-configuration"},
-			func(c *Config) bool { return len(c.OpenIDConfigURLs) == 2 && c.OpenIDConfigURLs[1] == "https://b.example/.well-known/openid-configuration" }, ""},
+			func(c *Config) bool {
+				return len(c.OpenIDConfigURLs) == 2 && c.OpenIDConfigURLs[1] == "https://b.example/.well-known/openid-configuration"
+			}, ""},
 		{"openid config over http on a public host is refused", map[string]string{"JWTGATE_OPENID_CONFIG": "http://tenant.auth0.com/.well-known/openid-configuration"}, nil,
 			"JWTGATE_OPENID_CONFIG: \"http://tenant.auth0.com/.well-known/openid-configuration\": https is required (plain http only for loopback hosts"},
 		{"openid config over http on 127.0.0.1 is allowed", map[string]string{"JWTGATE_OPENID_CONFIG": "http://127.0.0.1:8080/.well-known/openid-configuration"}, func(c *Config) bool { return true }, ""},
@@ -159,7 +161,9 @@ func TestFromEnvVariables(t *testing.T) {
 			func(c *Config) bool { return c.JWKSURLs[0] == "https://tenant.auth0.com/.well-known/jwks.json" }, ""},
 		{"jwks url over http refused", withIss(map[string]string{"JWTGATE_JWKS_URL": "http://idp.example/jwks"}), nil, "JWTGATE_JWKS_URL: \"http://idp.example/jwks\": https is required"},
 		{"issuers keep the trailing slash exactly", map[string]string{"JWTGATE_ISSUERS": "https://tenant.auth0.com/ , https://other/"},
-			func(c *Config) bool { return reflect.DeepEqual(c.Issuers, []string{"https://tenant.auth0.com/", "https://other/"}) }, ""},
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.Issuers, []string{"https://tenant.auth0.com/", "https://other/"})
+			}, ""},
 		{"issuers list of only commas is an error", map[string]string{"JWTGATE_ISSUERS": " , ,"}, nil, "JWTGATE_ISSUERS: the list is empty"},
 		{"static JWKS inline", withIss(map[string]string{"JWTGATE_JWKS": testJWKS}), func(c *Config) bool { return len(c.StaticKeys) == 1 && string(c.StaticKeys[0].JWKS) == testJWKS }, ""},
 		{"static JWKS from @file", withIss(map[string]string{"JWTGATE_JWKS": "@" + jwksFile}), func(c *Config) bool { return string(c.StaticKeys[0].JWKS) == testJWKS }, ""},
@@ -206,7 +210,9 @@ func TestFromEnvVariables(t *testing.T) {
 		{"audiences star disables the check", map[string]string{"JWTGATE_AUDIENCES": "*"}, func(c *Config) bool { return c.AnyAudience && c.Audiences == nil }, ""},
 		{"audiences star mixed with others", map[string]string{"JWTGATE_AUDIENCES": "*,api"}, nil, `JWTGATE_AUDIENCES: "*" (any audience) cannot be combined`},
 		{"audiences list", map[string]string{"JWTGATE_AUDIENCES": "api, https://tenant.auth0.com/userinfo"},
-			func(c *Config) bool { return !c.AnyAudience && reflect.DeepEqual(c.Audiences, []string{"api", "https://tenant.auth0.com/userinfo"}) }, ""},
+			func(c *Config) bool {
+				return !c.AnyAudience && reflect.DeepEqual(c.Audiences, []string{"api", "https://tenant.auth0.com/userinfo"})
+			}, ""},
 		{"algorithms explicit", map[string]string{"JWTGATE_ALGORITHMS": "RS256, ES256"}, func(c *Config) bool { return reflect.DeepEqual(c.Algorithms, []string{"RS256", "ES256"}) }, ""},
 		{"algorithms unknown", map[string]string{"JWTGATE_ALGORITHMS": "RS256,XX1"}, nil, `JWTGATE_ALGORITHMS: unknown algorithm "XX1"`},
 		{"algorithms wrong case gets a hint", map[string]string{"JWTGATE_ALGORITHMS": "rs256"}, nil, `unknown algorithm "rs256" (did you mean RS256?)`},
@@ -244,7 +250,9 @@ func TestFromEnvVariables(t *testing.T) {
 
 		// authorization
 		{"required scopes are space-separated", map[string]string{"JWTGATE_REQUIRED_SCOPES": " read:orders  write:orders "},
-			func(c *Config) bool { return reflect.DeepEqual(c.RequiredScopes, []string{"read:orders", "write:orders"}) }, ""},
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.RequiredScopes, []string{"read:orders", "write:orders"})
+			}, ""},
 		{"required claims compact form", map[string]string{"JWTGATE_REQUIRED_CLAIMS": "permissions=read:orders,write:orders;match=any gty roles=a|b;separator=|"},
 			func(c *Config) bool {
 				return reflect.DeepEqual(c.RequiredClaims, []ClaimRequirement{
@@ -279,7 +287,9 @@ func TestFromEnvVariables(t *testing.T) {
 		// output
 		{"forward claims", map[string]string{"JWTGATE_FORWARD_CLAIMS": "email, permissions"}, func(c *Config) bool { return reflect.DeepEqual(c.ForwardClaims, []string{"email", "permissions"}) }, ""},
 		{"claim headers replace the defaults", map[string]string{"JWTGATE_CLAIM_HEADERS": "sub=X-User, email=X-Email"},
-			func(c *Config) bool { return reflect.DeepEqual(c.ClaimHeaders, map[string]string{"sub": "X-User", "email": "X-Email"}) }, ""},
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.ClaimHeaders, map[string]string{"sub": "X-User", "email": "X-Email"})
+			}, ""},
 		{"claim headers off", map[string]string{"JWTGATE_CLAIM_HEADERS": "-"}, func(c *Config) bool { return c.ClaimHeaders != nil && len(c.ClaimHeaders) == 0 }, ""},
 		{"claim headers invalid name", map[string]string{"JWTGATE_CLAIM_HEADERS": "sub=X User"}, nil, `JWTGATE_CLAIM_HEADERS: claim "sub": "X User" is not a valid HTTP header name`},
 		{"claim headers reserved name", map[string]string{"JWTGATE_CLAIM_HEADERS": "sub=host"}, nil, `JWTGATE_CLAIM_HEADERS: claim "sub": "host" is reserved`},
