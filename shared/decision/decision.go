@@ -99,11 +99,19 @@ type Decision struct {
 	// MissingScopes lists required scopes the token lacks (forbidden only),
 	// for RFC 6750's scope attribute.
 	MissingScopes []string
-	// Routes lists the route rules the token satisfies when route rules are
-	// configured (nil when there are none: the whole API is allowed).
-	Routes []RouteGrant
-	// RoutesConfigured tells whether route rules exist at all.
+	// RoutesConfigured tells whether route rules exist at all. When they
+	// do, Routes and DeniedRoutes together cover every rule, and
+	// DefaultsSatisfied tells whether the token meets the requirements of
+	// calls that match no rule. Adapters whose answer is cached across
+	// routes (API Gateway policies) build it from these three, not from
+	// Outcome alone.
 	RoutesConfigured bool
+	// Routes lists the route rules the token satisfies.
+	Routes []RouteGrant
+	// DeniedRoutes lists the route rules the token does not satisfy.
+	DeniedRoutes []RouteGrant
+	// DefaultsSatisfied: the token meets the top-level requirements.
+	DefaultsSatisfied bool
 	// CacheUntil is the latest time the decision may be reused (never after
 	// the token's exp). Zero means do not cache.
 	CacheUntil time.Time

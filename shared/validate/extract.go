@@ -1,0 +1,123 @@
+package validate
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/jwtgate/jwtgate/shared/decision"
+	"github.com/jwtgate/jwtgate/shared/token"
+)
+
+// extractor finds the token in a request, as APIM's header-name,
+// require-scheme, query-parameter-name (and a cookie name) describe.
+type extractor struct {
+	header string // canonical header name; "" when only query/cookie are used
+	scheme string // "Bearer"; "" when the header holds the bare token
+	query  string
+	cookie string
+}
+
+func newExtractor(header, scheme, query, cookie string) extractor {
+	if header == "" && query == "" && cookie == "" {
+		header = "Authorization"
+	}
+	return extractor{header: http.CanonicalHeaderKey(header), scheme: scheme, query: query, cookie: cookie}
+}
+
+// extract returns the token, or a refusal. Sources are tried in order:
+// header, query parameter, cookie; the first present source decides, and a
+// source that is present but malformed is not skipped.
+func (e extractor) extract(r *decision.Request) (string, *token.Error) {
+	if e.header != "" {
+		if vals := headerValues(r.Header, e.header); len(vals) > 0 {
+			if len(vals) > 1 {
+				return "", &token.Error{Reason: decision.TokenMalformed, Msg: "more than one " + e.header + " header"}
+			}
+			return e.fromHeader(vals[0])
+		}
+	}
+	if e.query != "" && r.Query != nil {
+		if vals, ok := r.Query[e.query]; ok {
+			if len(vals) != 1 {
+				return "", &token.Error{Reason: decision.TokenMalformed, Msg: "query parameter " + e.query + " must appear once"}
+			}
+			return checkBare(vals[0])
+		}
+	}
+	if e.cookie != "" {
+		if v, n := findCookie(r, e.cookie); n > 0 {
+			if n > 1 {
+				return "", &token.Error{Reason: decision.TokenMalformed, Msg: "cookie " + e.cookie + " must appear once"}
+			}
+			return checkBare(v)
+		}
+	}
+	return "", &token.Error{Reason: decision.TokenMissing, Msg: "no bearer token in the request"}
+}
+
+func (e extractor) fromHeader(v string) (string, *token.Error) {
+	if e.scheme == "" {
+		return checkBare(strings.TrimSpace(v))
+	}
+	scheme, rest, ok := strings.Cut(v, " ")
+	if !strings.EqualFold(scheme, e.scheme) {
+		// RFC 6750 §3.1: a request without a bearer token is not a
+		// malformed bearer request; it just has no token.
+		return "", &token.Error{Reason: decision.TokenMissing, Msg: "no " + e.scheme + " token in the " + e.header + " header"}
+	}
+	if !ok {
+		return "", &token.Error{Reason: decision.TokenMalformed, Msg: e.header + " header has the scheme but no token"}
+	}
+	return checkBare(strings.TrimLeft(rest, " "))
+}
+
+// checkBare accepts exactly one token68-like word: no spaces, no control
+// characters.
+func checkBare(t string) (string, *token.Error) {
+	t = strings.TrimRight(t, " ")
+	if t == "" {
+		return "", &token.Error{Reason: decision.TokenMalformed, Msg: "empty token"}
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c <= ' ' || c >= 0x7f {
+			return "", &token.Error{Reason: decision.TokenMalformed, Msg: "token contains spaces or control characters"}
+		}
+	}
+	return t, nil
+}
+
+// headerValues reads a header whatever the case of its key: adapters build
+// Header from platforms that lower-case names (HTTP API 2.0).
+func headerValues(h http.Header, canonical string) []string {
+	if v, ok := h[canonical]; ok {
+		return v
+	}
+	var out []string
+	for k, v := range h {
+		if strings.EqualFold(k, canonical) {
+			out = append(out, v...)
+		}
+	}
+	return out
+}
+
+func findCookie(r *decision.Request, name string) (string, int) {
+	var val string
+	n := 0
+	scan := func(s string) {
+		for part := range strings.SplitSeq(s, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && k == name {
+				val = v
+				n++
+			}
+		}
+	}
+	for _, c := range r.Cookies {
+		scan(c)
+	}
+	for _, c := range headerValues(r.Header, "Cookie") {
+		scan(c)
+	}
+	return val, n
+}
