@@ -422,3 +422,5 @@ required_scopes: [read:orders]
 		t.Errorf("want the file field named, got %v", err)
 	}
 }
+
+func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

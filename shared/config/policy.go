@@ -190,14 +190,10 @@ func decodePolicy(data []byte, name string) (p *policyFile, err error) {
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	var node yaml.Node
-	if err := dec.Decode(&node); err != nil {
-		return nil, fmt.Errorf("YAML: %v", err)
-	}
-	if len(node.Content) != 1 || node.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("YAML: the policy must be a mapping of settings")
-	}
-	if err := node.Decode(p); err != nil {
+	if err := dec.Decode(p); err != nil {
+		if err == io.EOF {
+			return nil, errors.New("empty policy")
+		}
 		return nil, fmt.Errorf("YAML: %v", err)
 	}
 	var extra yaml.Node
