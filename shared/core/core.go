@@ -5,13 +5,15 @@ package core
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
+	"github.com/jwtgate/jwtgate/shared/keys"
+	"github.com/jwtgate/jwtgate/shared/validate"
 )
 
 // Decider is what adapters need from the core. Tests of an adapter may
@@ -40,7 +42,12 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 
 // Core is the process-wide validation core.
 type Core struct {
-	cfg *config.Config
+	cfg       *config.Config
+	keys      *keys.Store
+	validator *validate.Validator
+	// WarmErr is the warm-up's error, if any (not fatal: keys are fetched
+	// again on the request path).
+	WarmErr error
 }
 
 // FromEnv reads the configuration from the environment (getenv is
@@ -48,12 +55,52 @@ type Core struct {
 // the configured warm-up bound. A config error names the setting; a failed
 // warm-up is not an error (keys are fetched again on the request path).
 func FromEnv(ctx context.Context, getenv func(string) string, opts ...Option) (*Core, error) {
-	return nil, errors.New("core: not implemented yet")
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, cfg, opts...)
 }
 
-// New builds the core from a checked configuration and warms the key cache.
+// New builds the core from a checked configuration and warms the key cache
+// within cfg.WarmupTimeout (and ctx).
 func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error) {
-	return &Core{cfg: cfg}, nil
+	o := options{logger: slog.Default(), now: time.Now}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	kopts := []keys.Option{keys.WithLogger(o.logger), keys.WithClock(o.now)}
+	if o.client != nil {
+		kopts = append(kopts, keys.WithHTTPClient(o.client))
+	}
+	store, err := keys.NewStore(cfg, kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("key sources: %w", err)
+	}
+	vopts := []validate.Option{validate.WithClock(o.now)}
+	if len(cfg.DecryptionKeys) > 0 {
+		d, err := newDecrypter(cfg.DecryptionKeys)
+		if err != nil {
+			return nil, fmt.Errorf("JWTGATE_DECRYPTION_KEYS: %w", err)
+		}
+		vopts = append(vopts, validate.WithDecrypter(d))
+	}
+	v, err := validate.New(cfg, store, vopts...)
+	if err != nil {
+		return nil, err
+	}
+	c := &Core{cfg: cfg, keys: store, validator: v}
+	warm := cfg.WarmupTimeout
+	if warm <= 0 {
+		warm = config.DefaultWarmupTimeout
+	}
+	wctx, cancel := context.WithTimeout(ctx, warm)
+	defer cancel()
+	if err := store.Warm(wctx); err != nil {
+		c.WarmErr = err
+		o.logger.LogAttrs(ctx, slog.LevelWarn, "key warm-up failed; keys will be fetched on the request path", slog.String("error", err.Error()))
+	}
+	return c, nil
 }
 
 // Config returns the configuration the core was built from.
@@ -62,22 +109,25 @@ func (c *Core) Config() *config.Config { return c.cfg }
 // Decide validates the request's token and returns the decision. It never
 // panics and never allows on an error.
 func (c *Core) Decide(ctx context.Context, r *decision.Request) decision.Decision {
-	return decision.Decision{Outcome: decision.Unavailable, Reason: decision.InternalError, Detail: "core not implemented yet"}
+	if c == nil || c.validator == nil {
+		return decision.Decision{Outcome: decision.Unavailable, Reason: decision.InternalError, Detail: "validator not initialised"}
+	}
+	return c.validator.Decide(ctx, r)
 }
 
 // Stats are counters adapters report as metrics.
 type Stats struct {
-	DiscoveryFetches int64
-	JWKSFetches      int64
-	FetchErrors      int64
-	KidMisses        int64
-	StaleServed      int64
+	Keys             keys.Stats
 	TokenCacheHits   int64
 	TokenCacheMisses int64
 }
 
 // Stats returns the current counters.
-func (c *Core) Stats() Stats { return Stats{} }
+func (c *Core) Stats() Stats {
+	st := Stats{Keys: c.keys.Stats()}
+	st.TokenCacheHits, st.TokenCacheMisses = c.validator.CacheStats()
+	return st
+}
 
 // LogDecision writes the one structured line per decision: platform, shape,
 // outcome, reason, status, kid, iss, sub, latency and cache hit. It never
