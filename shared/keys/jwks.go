@@ -75,11 +75,16 @@ func parseJWKS(data []byte, allowOct bool) (*parsedSet, error) {
 		return nil, fmt.Errorf("JWKS: %d keys, more than the limit of %d", len(elems), maxKeysPerSet)
 	}
 	out := &parsedSet{}
+	// kids counts every entry's kid, usable or not: a kid shared with a
+	// skipped entry is still ambiguous.
+	kids := make(map[string]int, len(elems))
 	for i, raw := range elems {
+		if kid := peekKID(raw); kid != "" {
+			kids[kid]++
+		}
 		k, private, err := convertJWK(raw, allowOct)
 		if err != nil {
-			kid := peekKID(raw)
-			out.Skipped = append(out.Skipped, skipped{KID: kid, Reason: fmt.Sprintf("key %d: %v", i, err)})
+			out.Skipped = append(out.Skipped, skipped{KID: clip(peekKID(raw), 64), Reason: fmt.Sprintf("key %d: %v", i, err)})
 			continue
 		}
 		if private {
@@ -87,23 +92,17 @@ func parseJWKS(data []byte, allowOct bool) (*parsedSet, error) {
 		}
 		out.Keys = append(out.Keys, k)
 	}
-	out.Keys, out.Skipped = dropDuplicateKIDs(out.Keys, out.Skipped)
+	out.Keys, out.Skipped = dropDuplicateKIDs(out.Keys, out.Skipped, kids)
 	return out, nil
 }
 
 // dropDuplicateKIDs removes every key whose non-empty kid is shared with
-// another key of the set.
-func dropDuplicateKIDs(ks []*Key, skips []skipped) ([]*Key, []skipped) {
-	count := make(map[string]int, len(ks))
-	for _, k := range ks {
-		if k.ID != "" {
-			count[k.ID]++
-		}
-	}
+// another entry of the set.
+func dropDuplicateKIDs(ks []*Key, skips []skipped, count map[string]int) ([]*Key, []skipped) {
 	kept := ks[:0]
 	for _, k := range ks {
 		if n := count[k.ID]; k.ID != "" && n > 1 {
-			skips = append(skips, skipped{KID: k.ID, Reason: fmt.Sprintf("kid is used by %d keys in the set; all of them are dropped", n)})
+			skips = append(skips, skipped{KID: clip(k.ID, 64), Reason: fmt.Sprintf("kid is used by %d keys in the set; all of them are dropped", n)})
 			continue
 		}
 		kept = append(kept, k)
@@ -120,7 +119,7 @@ func peekKID(raw []byte) string {
 		return ""
 	}
 	s, _ := v.KID.(string)
-	return clip(s, 64)
+	return s
 }
 
 // convertJWK turns one JWK into a Key. private reports that the JWK carried
@@ -197,7 +196,7 @@ func convertJWK(raw []byte, allowOct bool) (k *Key, private bool, err error) {
 func convertAsymmetric(raw []byte) (*Key, bool, error) {
 	jk, err := jwk.ParseKey(raw)
 	if err != nil {
-		return nil, false, errors.New("not a valid JWK")
+		return nil, false, fmt.Errorf("not a valid JWK: %s", scrub(err))
 	}
 	private, err := jwk.IsPrivateKey(jk)
 	if err != nil {
@@ -223,7 +222,7 @@ func convertAsymmetric(raw []byte) (*Key, bool, error) {
 
 // scrub keeps an error message short; jwx validation errors name fields,
 // never values.
-func scrub(err error) string { return clip(err.Error(), 160) }
+func scrub(err error) string { return clip(err.Error(), 240) }
 
 // convertOct decodes a configured symmetric JWK.
 func convertOct(m map[string]json.RawMessage) (*Key, error) {
