@@ -247,7 +247,7 @@ func (b *builder) apimDecryptionKey(k *xnode, label string) {
 }
 
 func (b *builder) apimClaim(cl *xnode, label string) {
-	if !b.onlyAttrs(cl, label, "name", "match", "separator") {
+	if !b.knownAttrs(cl, label, "name", "match", "separator") {
 		return
 	}
 	name, _ := cl.attr("name")
@@ -306,6 +306,16 @@ func (b *builder) texts(n *xnode, label, want string) []string {
 // onlyAttrs checks that n has no attributes but the allowed ones and no
 // child elements.
 func (b *builder) onlyAttrs(n *xnode, label string, allowed ...string) bool {
+	ok := b.knownAttrs(n, label, allowed...)
+	if len(n.children) > 0 {
+		b.failf(label, "unexpected element <%s>", n.children[0].name)
+		ok = false
+	}
+	return ok
+}
+
+// knownAttrs checks that n has no attributes but the allowed ones.
+func (b *builder) knownAttrs(n *xnode, label string, allowed ...string) bool {
 	ok := true
 	for _, a := range n.attrs {
 		if a.Name.Space != "" || !contains(allowed, a.Name.Local) {
@@ -313,11 +323,14 @@ func (b *builder) onlyAttrs(n *xnode, label string, allowed ...string) bool {
 			ok = false
 		}
 	}
-	if len(n.children) > 0 {
-		b.failf(label, "unexpected element <%s>", n.children[0].name)
-		ok = false
-	}
 	return ok
+}
+
+// apimItems names the APIM policy item of a setting, for errors about a
+// setting the policy left out.
+var apimItems = map[string]string{
+	"JWTGATE_ISSUERS":       "<issuers>",
+	"JWTGATE_OPENID_CONFIG": "<openid-config>",
 }
 
 var namedValue = regexp.MustCompile(`\{\{[^{}]*\}\}`)

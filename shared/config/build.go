@@ -157,6 +157,8 @@ func (b *builder) relabel(err error) error {
 			}
 			if label, ok := b.set[name]; ok && label != name {
 				e = &Error{Setting: label + rest, Msg: ce.Msg}
+			} else if item, ok := apimItems[name]; ok && b.apim {
+				e = &Error{Setting: name + " (APIM " + item + ")" + rest, Msg: ce.Msg}
 			}
 		}
 		out = append(out, e)
