@@ -175,3 +175,5 @@ func baseConfig() *config.Config {
 		TokenCacheMaxTTL:  5 * time.Minute,
 	}
 }
+
+func decodeForBench(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
