@@ -1,0 +1,102 @@
+package customhandler
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jwtgate/jwtgate/shared/decision"
+)
+
+// FuzzInvocationPayload: whatever the host (or anyone reaching the port)
+// posts, the handler does not panic, answers JSON, and never lets a denial
+// become an allow.
+func FuzzInvocationPayload(f *testing.F) {
+	for _, s := range []string{
+		`{"Data":{"req":{"Url":"http://h/api/authorize/a","Method":"GET","Headers":{"Authorization":["Bearer x"]},"Params":{"path":"a"}}},"Metadata":{}}`,
+		`{"Data":{"req":{"Url":"http://h/api/authorize","Method":"GET","Query":{"a":"b"},"Headers":{"X-Forwarded-Uri":["/x?y=1"]}}}}`,
+		`{"Data":{"req":null}}`,
+		`{"data":{"REQ":{"url":"http://h/api/authorize/%2e%2e","method":"post"}}}`,
+		`[]`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	deny := &fakeDecider{d: decision.Decision{Outcome: decision.Unauthenticated, Reason: decision.SignatureInvalid}}
+	h := New(deny, nil, nil)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/authorize", strings.NewReader(string(payload))))
+		switch w.Code {
+		case http.StatusOK:
+			var resp InvocationResponse
+			if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+				t.Fatalf("200 with a body that is not an invocation response: %v", err)
+			}
+			if resp.Outputs.Res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("a denial answered %d", resp.Outputs.Res.StatusCode)
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			var m map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || m["allow"] != false {
+				t.Fatalf("refusal body %q", w.Body)
+			}
+		default:
+			t.Fatalf("unexpected status %d", w.Code)
+		}
+	})
+}
+
+// FuzzProxiedRequest: any method, path and forward-auth headers: no panic,
+// no 2xx when the core denies, and the core only ever sees a clean absolute
+// path and a valid method.
+func FuzzProxiedRequest(f *testing.F) {
+	f.Add("GET", "/api/authorize/orders/1", "", "", "", "")
+	f.Add("GET", "/api/authorize", "DELETE", "/admin/../x?y=1", "", "")
+	f.Add("POST", "/", "", "", "GET", "/a")
+	f.Add("GET", "/api/authorize", "GET", "/a", "POST", "/b")
+	f.Add("PUT", "/api/AUTHORIZE/%2e%2e/x", "", "", "", "//x")
+	allowAll := &fakeDecider{d: decision.Decision{Outcome: decision.Allow, Reason: decision.ReasonOK}}
+	deny := &fakeDecider{d: decision.Decision{Outcome: decision.Forbidden, Reason: decision.RouteDenied}}
+	hAllow, hDeny := New(allowAll, nil, nil), New(deny, nil, nil)
+	f.Fuzz(func(t *testing.T, method, target, fwdMethod, fwdURI, origMethod, origURI string) {
+		build := func() *http.Request {
+			if !strings.HasPrefix(target, "/") {
+				target = "/" + target
+			}
+			r, err := http.NewRequest("GET", "http://h"+target, nil)
+			if err != nil {
+				return nil
+			}
+			r.Method = method
+			for k, v := range map[string]string{HeaderForwardedMethod: fwdMethod, HeaderForwardedURI: fwdURI, HeaderOriginalMethod: origMethod, HeaderOriginalURI: origURI} {
+				if v != "" {
+					r.Header.Set(k, v)
+				}
+			}
+			return r
+		}
+		r := build()
+		if r == nil {
+			return
+		}
+		w := httptest.NewRecorder()
+		hDeny.ServeHTTP(w, r)
+		if w.Code >= 200 && w.Code < 300 && !IsHealthCheck(r) {
+			t.Fatalf("denial answered %d", w.Code)
+		}
+		before := allowAll.calls()
+		w = httptest.NewRecorder()
+		hAllow.ServeHTTP(w, build())
+		if allowAll.calls() > before {
+			req := allowAll.last(t)
+			if !strings.HasPrefix(req.Path, "/") || strings.Contains(req.Path, "/../") || strings.HasSuffix(req.Path, "/..") {
+				t.Fatalf("core saw unclean path %q", req.Path)
+			}
+			if _, err := checkMethod(req.Method); err != nil || strings.ToUpper(req.Method) != req.Method {
+				t.Fatalf("core saw method %q", req.Method)
+			}
+		}
+	})
+}

@@ -1,0 +1,236 @@
+// Package customhandler is jwtgate's Azure Functions custom handler as an
+// http.Handler: it turns what the Functions host (or a forward-auth proxy)
+// sends into a core decision.Request and the core's Decision into an HTTP
+// answer. It serves three request shapes:
+//
+//   - proxy: the caller's own request, proxied by the host to
+//     /api/authorize[/path] (host.json enableProxyingHttpRequest);
+//   - forward-auth: the same endpoint called by nginx auth_request, Traefik
+//     forwardAuth, Envoy ext_authz or APIM send-request, with the original
+//     method and URI in X-Forwarded-Method/X-Forwarded-Uri or
+//     X-Original-Method/X-Original-URI;
+//   - invocation: the host's invocation payload, POST /authorize with
+//     {"Data":{"req":{…}},"Metadata":{…}}, answered with
+//     {"Outputs":{"res":{…}},"Logs":[…],"ReturnValue":null}.
+//
+// GET / (and HEAD /) answer the host's readiness probe. No validation logic
+// lives here; the package holds no mutable state, so one handler serves
+// concurrent requests.
+package customhandler
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jwtgate/jwtgate/shared/config"
+	"github.com/jwtgate/jwtgate/shared/core"
+	"github.com/jwtgate/jwtgate/shared/decision"
+)
+
+// Endpoint paths.
+const (
+	// FunctionName is the function folder name (authorize/function.json).
+	FunctionName = "authorize"
+	// ProxyPrefix is where the host delivers proxied requests: the default
+	// route prefix "api" plus the function's route "authorize/{*path}".
+	ProxyPrefix = "/api/" + FunctionName
+	// InvocationPath is where the host POSTs invocation payloads.
+	InvocationPath = "/" + FunctionName
+)
+
+// Shapes reported in the decision log line.
+const (
+	ShapeProxy       = "proxy"
+	ShapeForwardAuth = "forward-auth"
+	ShapeInvocation  = "invocation"
+	// Platform is the platform name in the decision log line.
+	Platform = "azure-functions"
+)
+
+// InvocationIDHeader is the header carrying the host's invocation id.
+const InvocationIDHeader = "X-Azure-Functions-InvocationId"
+
+// MaxBodyBytes caps an invocation payload. Request bodies are never needed
+// for a decision; the payload only carries the caller's headers and URL.
+const MaxBodyBytes = 1 << 20
+
+// DefaultRealm is the realm announced in WWW-Authenticate.
+const DefaultRealm = "jwtgate"
+
+// DefaultRetryAfter is the Retry-After announced with a 503.
+const DefaultRetryAfter = 5 * time.Second
+
+// Option adjusts a handler built by New.
+type Option func(*Handler)
+
+// WithRealm sets the realm announced in WWW-Authenticate.
+func WithRealm(realm string) Option { return func(h *Handler) { h.realm = realm } }
+
+// WithRetryAfter sets the Retry-After announced with a 503 (rounded up to
+// whole seconds, at least 1).
+func WithRetryAfter(d time.Duration) Option { return func(h *Handler) { h.retryAfter = d } }
+
+// WithClock sets the clock used to measure decision latency.
+func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
+
+// Handler answers the Functions host and forward-auth proxies. Its fields
+// are set once by New and only read afterwards.
+type Handler struct {
+	d          core.Decider
+	logger     *slog.Logger
+	claimHdrs  []claimHeader
+	failStatus int
+	failMsg    string
+	realm      string
+	retryAfter time.Duration
+	now        func() time.Time
+}
+
+type claimHeader struct{ claim, header string }
+
+// New builds the handler around a decider. cfg supplies the claim → header
+// mapping (ClaimHeaders) and APIM's failed-validation status and message
+// (FailedStatus, FailedMessage); nil means the defaults. A nil logger
+// discards the decision log.
+func New(d core.Decider, cfg *config.Config, logger *slog.Logger, opts ...Option) *Handler {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		d:          d,
+		logger:     logger,
+		failStatus: cfg.FailedStatus,
+		failMsg:    cfg.FailedMessage,
+		realm:      DefaultRealm,
+		retryAfter: DefaultRetryAfter,
+		now:        time.Now,
+	}
+	// A failed validation must never be answered with a success or a
+	// redirect, whatever the configuration says.
+	if h.failStatus < 400 || h.failStatus > 599 {
+		h.failStatus = http.StatusUnauthorized
+	}
+	for claim, header := range cfg.ClaimHeaders {
+		if claim == "" || !validHeaderName(header) {
+			continue
+		}
+		h.claimHdrs = append(h.claimHdrs, claimHeader{claim: claim, header: http.CanonicalHeaderKey(header)})
+	}
+	sortClaimHeaders(h.claimHdrs)
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// ServeHTTP dispatches on the path: the readiness probe, the invocation
+// payload endpoint, and the proxy / forward-auth endpoint. Anything else is
+// a 404, never an allow.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case IsHealthCheck(r):
+		WriteHealth(w, r, true)
+	case strings.EqualFold(p, InvocationPath):
+		h.serveInvocation(w, r)
+	case hasProxyPrefix(p):
+		h.serveProxy(w, r)
+	case p == "/" && hasForwardHeaders(r.Header):
+		// A forward-auth proxy pointed at the root: decide, do not
+		// mistake it for the readiness probe.
+		h.serveProxy(w, r)
+	default:
+		writeError(w, http.StatusNotFound, "not_found", "jwtgate answers at "+ProxyPrefix+"[/path] (proxy and forward-auth) and POST "+InvocationPath+" (invocation payload)")
+	}
+}
+
+// IsHealthCheck reports whether r is the host's readiness probe: GET or
+// HEAD of "/" without forward-auth headers (so a proxy misconfigured to ask
+// "/" gets a decision, not an unconditional 200).
+func IsHealthCheck(r *http.Request) bool {
+	return r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !hasForwardHeaders(r.Header)
+}
+
+// WriteHealth answers the readiness probe; ready tells whether the core is
+// built (the host only needs an answer, so both are 200).
+func WriteHealth(w http.ResponseWriter, r *http.Request, ready bool) {
+	status := "starting"
+	if ready {
+		status = "ready"
+	}
+	setCommonHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte(`{"status":"` + status + `"}` + "\n"))
+	}
+}
+
+// hasProxyPrefix reports whether p is /api/authorize or below it (the host
+// matches routes case-insensitively, so this does too).
+func hasProxyPrefix(p string) bool {
+	if len(p) < len(ProxyPrefix) || !strings.EqualFold(p[:len(ProxyPrefix)], ProxyPrefix) {
+		return false
+	}
+	return len(p) == len(ProxyPrefix) || p[len(ProxyPrefix)] == '/'
+}
+
+// decide asks the core, logs the one decision line and returns the answer.
+func (h *Handler) decide(ctx context.Context, req *decision.Request, shape, invocationID string) answer {
+	start := h.now()
+	d := h.safeDecide(ctx, req)
+	a := h.render(d)
+	h.log(ctx, shape, d, h.now().Sub(start), invocationID, req, a.status)
+	return a
+}
+
+// safeDecide calls the decider and turns a panic into an unavailable
+// decision: a bug must never crash the handler or allow.
+func (h *Handler) safeDecide(ctx context.Context, req *decision.Request) (d decision.Decision) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			h.logger.ErrorContext(ctx, "decider panicked", slog.Any("panic", rec))
+			d = decision.Decision{Outcome: decision.Unavailable, Reason: decision.InternalError, Detail: "internal error"}
+		}
+	}()
+	if h.d == nil {
+		return decision.Decision{Outcome: decision.Unavailable, Reason: decision.InternalError, Detail: "no decider configured"}
+	}
+	return h.d.Decide(ctx, req)
+}
+
+// refuse logs and answers a request that could not be turned into a
+// decision.Request (a malformed payload or forwarded header): 400, never
+// allow.
+func (h *Handler) refuse(ctx context.Context, shape, invocationID, detail string) answer {
+	d := decision.Decision{Outcome: decision.Unauthenticated, Reason: decision.EventMalformed, Detail: detail}
+	a := h.renderMalformed(detail)
+	h.log(ctx, shape, d, 0, invocationID, nil, a.status)
+	return a
+}
+
+func (h *Handler) log(ctx context.Context, shape string, d decision.Decision, latency time.Duration, invocationID string, req *decision.Request, status int) {
+	extra := []slog.Attr{slog.Int("http_status", status)}
+	if invocationID != "" {
+		extra = append(extra, slog.String("invocation_id", sanitizeLog(invocationID)))
+	}
+	if req != nil {
+		// Method and path only: the query may carry a token.
+		extra = append(extra, slog.String("method", req.Method), slog.String("path", sanitizeLog(req.Path)))
+	}
+	core.LogDecision(ctx, h.logger, Platform, shape, d, latency, extra...)
+}
+
+// sanitizeLog bounds a caller-supplied string written to the log.
+func sanitizeLog(s string) string {
+	const max = 256
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}

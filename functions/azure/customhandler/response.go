@@ -1,0 +1,275 @@
+package customhandler
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jwtgate/jwtgate/shared/decision"
+)
+
+// answer is one rendered decision, written either directly (proxy,
+// forward-auth) or into the invocation response's output binding.
+type answer struct {
+	status  int
+	header  http.Header
+	body    []byte
+	outcome string
+	reason  string
+	detail  string
+}
+
+// body is the JSON body of every decision answer.
+type body struct {
+	Allow         bool           `json:"allow"`
+	Outcome       string         `json:"outcome"`
+	Reason        string         `json:"reason"`
+	Error         string         `json:"error,omitempty"`
+	Detail        string         `json:"detail,omitempty"`
+	Principal     string         `json:"principal,omitempty"`
+	Issuer        string         `json:"issuer,omitempty"`
+	Claims        map[string]any `json:"claims,omitempty"`
+	MissingScopes []string       `json:"missing_scopes,omitempty"`
+	RetryAfter    int            `json:"retry_after,omitempty"`
+}
+
+// render turns a decision into its HTTP answer:
+//   - allow: 200, identity headers, the principal and selected claims;
+//   - unauthenticated: 401 (or APIM's failed-validation-httpcode) with
+//     WWW-Authenticate per RFC 6750 (no error code when the token is missing);
+//   - forbidden: 403 with error="insufficient_scope" and the missing scopes;
+//   - unavailable (or anything unknown): 503 with Retry-After.
+func (h *Handler) render(d decision.Decision) answer {
+	hdr := http.Header{}
+	setCommonHeaders(hdr)
+	b := body{Outcome: d.Outcome.String(), Reason: string(d.Reason), Detail: d.Detail}
+	if b.Reason == "" {
+		b.Reason = string(decision.InternalError)
+	}
+	var status int
+	switch d.Outcome {
+	case decision.Allow:
+		status = http.StatusOK
+		b.Allow, b.Detail = true, ""
+		b.Principal, b.Issuer, b.Claims = d.Principal, d.Issuer, d.Claims
+		for _, ch := range h.claimHdrs {
+			if v, ok := claimValue(d, ch.claim); ok {
+				hdr.Set(ch.header, v)
+			}
+		}
+	case decision.Unauthenticated:
+		status = h.failStatus
+		if h.failMsg != "" {
+			b.Detail = h.failMsg
+		}
+		if d.Reason == decision.TokenMissing {
+			// RFC 6750 §3.1: no error code when the request carried no
+			// authentication information.
+			hdr.Set("WWW-Authenticate", h.challenge())
+		} else {
+			b.Error = "invalid_token"
+			hdr.Set("WWW-Authenticate", h.challenge("error", b.Error, "error_description", b.Detail))
+		}
+	case decision.Forbidden:
+		status = http.StatusForbidden
+		b.Error = "insufficient_scope"
+		b.MissingScopes = d.MissingScopes
+		params := []string{"error", b.Error, "error_description", b.Detail}
+		if scope := scopeList(d.MissingScopes); scope != "" {
+			params = append(params, "scope", scope)
+		}
+		hdr.Set("WWW-Authenticate", h.challenge(params...))
+	default: // Unavailable, and any outcome this adapter does not know
+		status = http.StatusServiceUnavailable
+		b.Outcome = decision.Unavailable.String()
+		b.RetryAfter = h.retryAfterSeconds()
+		hdr.Set("Retry-After", strconv.Itoa(b.RetryAfter))
+	}
+	return answer{status: status, header: hdr, body: marshal(b), outcome: b.Outcome, reason: b.Reason, detail: b.Detail}
+}
+
+// renderMalformed answers a request that could not be read: 400 with
+// RFC 6750's invalid_request.
+func (h *Handler) renderMalformed(detail string) answer {
+	hdr := http.Header{}
+	setCommonHeaders(hdr)
+	b := body{Outcome: decision.Unauthenticated.String(), Reason: string(decision.EventMalformed), Error: "invalid_request", Detail: detail}
+	hdr.Set("WWW-Authenticate", h.challenge("error", b.Error, "error_description", detail))
+	return answer{status: http.StatusBadRequest, header: hdr, body: marshal(b), outcome: b.Outcome, reason: b.Reason, detail: detail}
+}
+
+func (h *Handler) retryAfterSeconds() int {
+	s := int((h.retryAfter + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return s
+}
+
+// challenge builds a Bearer challenge from name/value pairs; every value is
+// a quoted-string restricted to RFC 6750's character set.
+func (h *Handler) challenge(params ...string) string {
+	var sb strings.Builder
+	sb.WriteString("Bearer")
+	sep := " "
+	if h.realm != "" {
+		sb.WriteString(` realm="` + quotable(h.realm) + `"`)
+		sep = ", "
+	}
+	for i := 0; i+1 < len(params); i += 2 {
+		if params[i+1] == "" {
+			continue
+		}
+		sb.WriteString(sep + params[i] + `="` + quotable(params[i+1]) + `"`)
+		sep = ", "
+	}
+	return sb.String()
+}
+
+// quotable maps s into the characters RFC 6750 allows inside its quoted
+// attribute values (%x20-21 / %x23-5B / %x5D-7E): a double quote becomes a
+// single quote, a backslash a slash, anything else outside the set "?".
+// The result can never end the quoted-string early or split the header.
+func quotable(s string) string {
+	const max = 512
+	var sb strings.Builder
+	for _, r := range s {
+		if sb.Len() >= max {
+			break
+		}
+		switch {
+		case r == '"':
+			sb.WriteByte('\'')
+		case r == '\\':
+			sb.WriteByte('/')
+		case r >= 0x20 && r <= 0x7e:
+			sb.WriteRune(r)
+		default:
+			sb.WriteByte('?')
+		}
+	}
+	return sb.String()
+}
+
+// scopeList renders scopes for the scope attribute: scope-tokens
+// (%x21 / %x23-5B / %x5D-7E) separated by spaces; others are dropped.
+func scopeList(scopes []string) string {
+	var out []string
+	for _, s := range scopes {
+		ok := s != ""
+		for i := 0; i < len(s) && ok; i++ {
+			c := s[i]
+			ok = c == 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e)
+		}
+		if ok {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// claimValue is the identity header value for a claim: the selected claim,
+// or the principal / issuer for sub / iss.
+func claimValue(d decision.Decision, claim string) (string, bool) {
+	if v, ok := d.Claims[claim]; ok {
+		s := headerValue(v)
+		return s, s != ""
+	}
+	switch claim {
+	case "sub":
+		return headerValue(d.Principal), d.Principal != ""
+	case "iss":
+		return headerValue(d.Issuer), d.Issuer != ""
+	}
+	return "", false
+}
+
+// headerValue formats a flattened claim and removes what cannot appear in
+// a header value (control characters).
+func headerValue(v any) string {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case float64:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	case int64:
+		s = strconv.FormatInt(x, 10)
+	case int:
+		s = strconv.Itoa(x)
+	case bool:
+		s = strconv.FormatBool(x)
+	case nil:
+		return ""
+	default:
+		s = fmt.Sprint(x)
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// validHeaderName reports whether s is an HTTP token usable as a header
+// name.
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func sortClaimHeaders(c []claimHeader) {
+	sort.Slice(c, func(i, j int) bool { return c[i].claim < c[j].claim })
+}
+
+// setCommonHeaders marks an answer as JSON that no cache may keep: it is
+// specific to one token.
+func setCommonHeaders(h http.Header) {
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Claims that cannot be encoded (NaN): answer without them rather
+		// than fail. Only an allow carries claims.
+		if bb, ok := v.(body); ok {
+			bb.Claims = nil
+			b, _ = json.Marshal(bb)
+		}
+	}
+	return append(b, '\n')
+}
+
+// write sends an answer directly.
+func (a answer) write(w http.ResponseWriter) {
+	dst := w.Header()
+	for k, vs := range a.header {
+		dst[k] = append([]string(nil), vs...)
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
+}
+
+// writeError answers a request that is not a decision (wrong path or
+// method, unreadable payload) with a JSON error. Never a 2xx.
+func writeError(w http.ResponseWriter, status int, reason, detail string) {
+	setCommonHeaders(w.Header())
+	w.WriteHeader(status)
+	_, _ = w.Write(marshal(body{Outcome: decision.Unauthenticated.String(), Reason: reason, Detail: detail}))
+}
