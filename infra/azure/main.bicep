@@ -1,0 +1,283 @@
+// jwtgate on Azure: a Linux Function App running the custom handler
+// (`handler`, built by `make package` into dist/azure-function.zip), with its
+// storage account, Application Insights on a Log Analytics workspace, and a
+// system-assigned managed identity.
+//
+//   az group create --name jwtgate-rg --location westeurope
+//   az deployment group create --resource-group jwtgate-rg \
+//     --template-file infra/azure/main.bicep \
+//     --parameters jwtgateOpenidConfig=https://TENANT.auth0.com/.well-known/openid-configuration \
+//                  jwtgateAudiences=https://api.example.com
+//   az functionapp deployment source config-zip --resource-group jwtgate-rg \
+//     --name <functionAppName output> --src dist/azure-function.zip
+//
+// Hosting plan: Consumption (Y1, Linux). Custom handlers are a documented,
+// long-standing runtime there (FUNCTIONS_WORKER_RUNTIME=custom, as the app
+// settings below say), the plan bills per execution and scales to zero, and
+// zip deploy runs the package from storage. Flex Consumption configures the
+// runtime through functionAppConfig rather than app settings and needs a
+// deployment container; moving there later changes the plan and site
+// resources only, not the package or the JWTGATE_ settings. Note that
+// Microsoft has announced the end of new features for Linux Consumption.
+//
+// Offline checks: infra/check parses this file structurally (parameters,
+// resources, app settings); the bicep compiler is not installed there.
+
+targetScope = 'resourceGroup'
+
+@description('Region for every resource.')
+param location string = resourceGroup().location
+
+@description('Function App name (globally unique: it becomes <name>.azurewebsites.net).')
+@minLength(2)
+@maxLength(60)
+param appName string = 'jwtgate-${uniqueString(resourceGroup().id)}'
+
+@description('Storage account name (3-24 lowercase letters and digits, globally unique).')
+@minLength(3)
+@maxLength(24)
+param storageAccountName string = 'stjwtgate${uniqueString(resourceGroup().id)}'
+
+@description('Days Log Analytics keeps the logs and Application Insights data.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+// Every JWTGATE_ setting the code reads (shared/config.Settings), one
+// parameter each, named by lower camel case of the variable. Empty means
+// unset (the code's default applies) and is left out of the app settings.
+// Key material is @secure(); better still, pass a Key Vault reference
+// (@Microsoft.KeyVault(SecretUri=...)), which the app's managed identity
+// resolves once it has "Key Vault Secrets User" on the vault.
+
+@description('JWTGATE_OPENID_CONFIG: comma-separated OpenID discovery URLs (…/.well-known/openid-configuration).')
+param jwtgateOpenidConfig string = ''
+
+@description('JWTGATE_JWKS_URL: comma-separated JWKS URLs, for issuers without discovery (needs JWTGATE_ISSUERS).')
+param jwtgateJwksUrl string = ''
+
+@description('JWTGATE_ISSUERS: comma-separated accepted iss values (exact match). Empty: each discovery document\'s issuer.')
+param jwtgateIssuers string = ''
+
+@minLength(1)
+@description('JWTGATE_AUDIENCES: comma-separated accepted aud values (any one matches); "*" disables the audience check explicitly.')
+param jwtgateAudiences string
+
+@description('JWTGATE_ALGORITHMS: comma-separated allowed JWS algorithms; none is always refused, HS* only with JWTGATE_HMAC_SECRETS. Empty: RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA (+HS256,HS384,HS512 when secrets are configured).')
+param jwtgateAlgorithms string = ''
+
+@description('JWTGATE_CLOCK_SKEW: Go duration allowed on exp, nbf and iat (0 to 10m). Empty: 30s.')
+param jwtgateClockSkew string = ''
+
+@description('JWTGATE_REQUIRE_EXPIRATION: refuse tokens without exp. Empty: true.')
+param jwtgateRequireExpiration string = ''
+
+@description('JWTGATE_TOKEN_TYPES: comma-separated allowed header typ values, e.g. at+jwt (empty: any).')
+param jwtgateTokenTypes string = ''
+
+@description('JWTGATE_MAX_TOKEN_BYTES: largest accepted token, in bytes (512 to 1048576). Empty: 16384.')
+param jwtgateMaxTokenBytes string = ''
+
+@description('JWTGATE_TOKEN_HEADER: request header carrying the token ("-" or "none": no header). Empty: Authorization.')
+param jwtgateTokenHeader string = ''
+
+@description('JWTGATE_TOKEN_SCHEME: scheme before the token in the header ("-" or "none": the header holds the bare token). Empty: Bearer.')
+param jwtgateTokenScheme string = ''
+
+@description('JWTGATE_TOKEN_QUERY: query parameter carrying the token.')
+param jwtgateTokenQuery string = ''
+
+@description('JWTGATE_TOKEN_COOKIE: cookie carrying the token.')
+param jwtgateTokenCookie string = ''
+
+@description('JWTGATE_REQUIRED_SCOPES: space-separated scopes that must all be present (scope string, or scp string/array).')
+param jwtgateRequiredScopes string = ''
+
+@description('JWTGATE_REQUIRED_CLAIMS: space-separated required claims: name[=v1,v2][;match=all|any][;separator=X].')
+param jwtgateRequiredClaims string = ''
+
+@description('JWTGATE_HTTP_TIMEOUT: bound on each discovery/JWKS request (up to 1m). Empty: 2s.')
+param jwtgateHttpTimeout string = ''
+
+@description('JWTGATE_JWKS_COOLDOWN: least time between two JWKS fetches caused by unknown kids (1s to 1h). Empty: 30s.')
+param jwtgateJwksCooldown string = ''
+
+@description('JWTGATE_JWKS_REFRESH: JWKS refresh interval when the response has no max-age (5m to 24h). Empty: 1h.')
+param jwtgateJwksRefresh string = ''
+
+@description('JWTGATE_JWKS_MAX_STALENESS: how long the last good keys are served while the IdP is unreachable (JWTGATE_JWKS_REFRESH to 30 days). Empty: 24h.')
+param jwtgateJwksMaxStaleness string = ''
+
+@description('JWTGATE_WARMUP_TIMEOUT: bound on the key prefetch at start-up (0: no prefetch; up to 30s). Empty: 1s.')
+param jwtgateWarmupTimeout string = ''
+
+@description('JWTGATE_TOKEN_CACHE_SIZE: verified tokens kept in memory (0 disables the cache). Empty: 10000.')
+param jwtgateTokenCacheSize string = ''
+
+@description('JWTGATE_TOKEN_CACHE_TTL: longest time a verified token is cached (never past its exp). Empty: 5m.')
+param jwtgateTokenCacheTtl string = ''
+
+@description('JWTGATE_FORWARD_CLAIMS: comma-separated extra claims put in the authorizer context / identity headers.')
+param jwtgateForwardClaims string = ''
+
+@description('JWTGATE_CLAIM_HEADERS: claim=Header pairs for identity headers ("-" or "none": no headers). Empty: sub=X-Auth-Subject,scope=X-Auth-Scopes,iss=X-Auth-Issuer.')
+param jwtgateClaimHeaders string = ''
+
+@description('JWTGATE_USAGE_IDENTIFIER_CLAIM: claim returned as the Lambda authorizer\'s usageIdentifierKey.')
+param jwtgateUsageIdentifierClaim string = ''
+
+@description('JWTGATE_HTTPAPI_RESPONSE: HTTP API (payload 2.0) answer: simple or iam. Empty: simple. (Lambda HTTP API only; ignored by the Azure handler.)')
+param jwtgateHttpapiResponse string = ''
+
+@description('JWTGATE_JWKS: static JWKS: inline JSON, or @/path/file.json.')
+param jwtgateJwks string = ''
+
+@description('JWTGATE_PUBLIC_KEYS: static PEM public keys or certificates: PEM text, or @/path/file.pem.')
+param jwtgatePublicKeys string = ''
+
+@secure()
+@description('JWTGATE_HMAC_SECRETS: comma-separated base64 HMAC secrets (at least 32 bytes), each optionally prefixed kid:.')
+param jwtgateHmacSecrets string = ''
+
+@description('JWTGATE_SEED_JWKS: JWKS used until the first successful fetch: inline JSON, or @/path/file.json.')
+param jwtgateSeedJwks string = ''
+
+@secure()
+@description('JWTGATE_DECRYPTION_KEYS: comma-separated JWE keys: base64 secret or @/path/rsa-private.pem, each optionally prefixed kid:.')
+param jwtgateDecryptionKeys string = ''
+
+@description('JWTGATE_POLICY_FILE: path to a policy file (YAML or JSON); environment variables override it.')
+param jwtgatePolicyFile string = ''
+
+@description('JWTGATE_APIM_POLICY_FILE: path to an Azure API Management policy XML; its <validate-jwt> is the config.')
+param jwtgateApimPolicyFile string = ''
+
+var jwtgateSettings = [
+  { name: 'JWTGATE_OPENID_CONFIG', value: jwtgateOpenidConfig }
+  { name: 'JWTGATE_JWKS_URL', value: jwtgateJwksUrl }
+  { name: 'JWTGATE_ISSUERS', value: jwtgateIssuers }
+  { name: 'JWTGATE_AUDIENCES', value: jwtgateAudiences }
+  { name: 'JWTGATE_ALGORITHMS', value: jwtgateAlgorithms }
+  { name: 'JWTGATE_CLOCK_SKEW', value: jwtgateClockSkew }
+  { name: 'JWTGATE_REQUIRE_EXPIRATION', value: jwtgateRequireExpiration }
+  { name: 'JWTGATE_TOKEN_TYPES', value: jwtgateTokenTypes }
+  { name: 'JWTGATE_MAX_TOKEN_BYTES', value: jwtgateMaxTokenBytes }
+  { name: 'JWTGATE_TOKEN_HEADER', value: jwtgateTokenHeader }
+  { name: 'JWTGATE_TOKEN_SCHEME', value: jwtgateTokenScheme }
+  { name: 'JWTGATE_TOKEN_QUERY', value: jwtgateTokenQuery }
+  { name: 'JWTGATE_TOKEN_COOKIE', value: jwtgateTokenCookie }
+  { name: 'JWTGATE_REQUIRED_SCOPES', value: jwtgateRequiredScopes }
+  { name: 'JWTGATE_REQUIRED_CLAIMS', value: jwtgateRequiredClaims }
+  { name: 'JWTGATE_HTTP_TIMEOUT', value: jwtgateHttpTimeout }
+  { name: 'JWTGATE_JWKS_COOLDOWN', value: jwtgateJwksCooldown }
+  { name: 'JWTGATE_JWKS_REFRESH', value: jwtgateJwksRefresh }
+  { name: 'JWTGATE_JWKS_MAX_STALENESS', value: jwtgateJwksMaxStaleness }
+  { name: 'JWTGATE_WARMUP_TIMEOUT', value: jwtgateWarmupTimeout }
+  { name: 'JWTGATE_TOKEN_CACHE_SIZE', value: jwtgateTokenCacheSize }
+  { name: 'JWTGATE_TOKEN_CACHE_TTL', value: jwtgateTokenCacheTtl }
+  { name: 'JWTGATE_FORWARD_CLAIMS', value: jwtgateForwardClaims }
+  { name: 'JWTGATE_CLAIM_HEADERS', value: jwtgateClaimHeaders }
+  { name: 'JWTGATE_USAGE_IDENTIFIER_CLAIM', value: jwtgateUsageIdentifierClaim }
+  { name: 'JWTGATE_HTTPAPI_RESPONSE', value: jwtgateHttpapiResponse }
+  { name: 'JWTGATE_JWKS', value: jwtgateJwks }
+  { name: 'JWTGATE_PUBLIC_KEYS', value: jwtgatePublicKeys }
+  { name: 'JWTGATE_HMAC_SECRETS', value: jwtgateHmacSecrets }
+  { name: 'JWTGATE_SEED_JWKS', value: jwtgateSeedJwks }
+  { name: 'JWTGATE_DECRYPTION_KEYS', value: jwtgateDecryptionKeys }
+  { name: 'JWTGATE_POLICY_FILE', value: jwtgatePolicyFile }
+  { name: 'JWTGATE_APIM_POLICY_FILE', value: jwtgateApimPolicyFile }
+]
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: '${appName}-logs'
+  location: location
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: logRetentionDays
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: '${appName}-ai'
+  location: location
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: workspace.id
+    RetentionInDays: logRetentionDays
+  }
+}
+
+// The Functions host keeps its keys and locks here, and zip deploy on Linux
+// Consumption stores the package here (WEBSITE_RUN_FROM_PACKAGE). That
+// deploy path needs the account key, so AzureWebJobsStorage is a connection
+// string; no blob is public and TLS 1.2 is the floor.
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: storageAccountName
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    allowBlobPublicAccess: false
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: '${appName}-plan'
+  location: location
+  kind: 'functionapp'
+  sku: {
+    name: 'Y1'
+    tier: 'Dynamic'
+  }
+  properties: {
+    reserved: true // Linux
+  }
+}
+
+var storageConnection = 'DefaultEndpointsProtocol=https;AccountName=${storage.name};EndpointSuffix=${environment().suffixes.storage};AccountKey=${storage.listKeys().keys[0].value}'
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: appName
+  location: location
+  kind: 'functionapp,linux'
+  // Used to resolve Key Vault references in the JWTGATE_ settings (HMAC
+  // secrets, decryption keys) without any credential in the app settings.
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      linuxFxVersion: '' // custom handler: no language stack
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: concat([
+        { name: 'AzureWebJobsStorage', value: storageConnection }
+        { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
+        { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'custom' }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
+      ], filter(jwtgateSettings, s => !empty(s.value)))
+    }
+  }
+}
+
+@description('Function App name, for az functionapp deployment source config-zip / func azure functionapp publish.')
+output functionAppName string = functionApp.name
+
+@description('Host name of the Function App.')
+output defaultHostName string = functionApp.properties.defaultHostName
+
+@description('The authorize function (route authorize/{*path}): a proxied call or a forward-auth target.')
+output authorizeUrl string = 'https://${functionApp.properties.defaultHostName}/api/authorize'
+
+@description('Object id of the app\'s managed identity, for Key Vault role assignments.')
+output principalId string = functionApp.identity.principalId
