@@ -2,6 +2,8 @@ package config
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -325,4 +327,39 @@ func FuzzLoadPolicy(f *testing.F) {
 			t.Fatalf("LoadPolicy accepted a config that fails Validate: %v", err)
 		}
 	})
+}
+
+// TestREADMEConfiguration checks the README's Configuration section against
+// the code: every setting is documented and the worked example loads.
+func TestREADMEConfiguration(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Skipf("README.md not found: %v", err)
+	}
+	s := string(data)
+	start := strings.Index(s, "\n## Configuration\n")
+	if start < 0 {
+		t.Fatal("README has no ## Configuration section")
+	}
+	section := s[start+1:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	for _, st := range Settings {
+		if !strings.Contains(section, "| `"+st.Name+"` |") {
+			t.Errorf("%s is not in the README's variable table", st.Name)
+		}
+	}
+	_, example, ok := strings.Cut(section, "```yaml\n")
+	if !ok {
+		t.Fatal("no YAML example in the Configuration section")
+	}
+	example, _, _ = strings.Cut(example, "```")
+	c, err := LoadPolicy([]byte(example), "README.yaml")
+	if err != nil {
+		t.Fatalf("the README example does not load: %v", err)
+	}
+	if want := wantAuth0(); !reflect.DeepEqual(c, want) {
+		t.Errorf("the README example differs from the tested one:\n got %+v\nwant %+v", c, want)
+	}
 }
