@@ -76,17 +76,24 @@ func redact(u *url.URL) string {
 // trimSlash removes one trailing slash.
 func trimSlash(s string) string { return strings.TrimSuffix(s, "/") }
 
-// discoveryIssuer returns the issuer a discovery URL stands for: the URL
-// without its query and without the well-known suffix.
-func discoveryIssuer(u *url.URL) (string, error) {
-	if !strings.HasSuffix(u.Path, wellKnown) {
-		return "", fmt.Errorf("discovery URL must end with %s", wellKnown)
-	}
+// discoveryIssuer returns the issuer a discovery URL stands for and the
+// URL to fetch. A URL ending with /.well-known/openid-configuration stands
+// for itself without that suffix (and without its query); any other URL is
+// taken as the issuer itself, and its discovery document is fetched from
+// the issuer + /.well-known/openid-configuration (OpenID Connect Discovery
+// §4).
+func discoveryIssuer(u *url.URL) (issuer string, doc *url.URL) {
 	c := *u
-	c.RawQuery = ""
-	c.Path = strings.TrimSuffix(u.Path, wellKnown)
-	c.RawPath = ""
-	return c.String(), nil
+	if strings.HasSuffix(u.Path, wellKnown) {
+		c.RawQuery = ""
+		c.Path = strings.TrimSuffix(u.Path, wellKnown)
+		c.RawPath = ""
+		return c.String(), u
+	}
+	d := *u
+	d.Path = trimSlash(u.Path) + wellKnown
+	d.RawPath = ""
+	return c.String(), &d
 }
 
 // newClient copies the given client (or a default one) and makes it refuse

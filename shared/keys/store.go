@@ -125,11 +125,8 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("keys: JWTGATE_OPENID_CONFIG entry %d: %w", i+1, err)
 		}
-		want, err := discoveryIssuer(u)
-		if err != nil {
-			return nil, fmt.Errorf("keys: JWTGATE_OPENID_CONFIG entry %d: %w", i+1, err)
-		}
-		src := &source{kind: kindDiscovery, name: redact(u), url: u, want: want}
+		want, doc := discoveryIssuer(u)
+		src := &source{kind: kindDiscovery, name: redact(doc), url: doc, want: want}
 		// Until discovery answers, a seed serves the issuer as configured
 		// (JWTGATE_ISSUERS, trailing slash included) or as the URL reads.
 		provisional := want

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -350,6 +351,15 @@ func TestDiscoveryIssuer(t *testing.T) {
 		_, err := s.Lookup(bg, p.srv.URL, "k1", "ES256")
 		wantErr(t, err, ErrIssuerUnknown)
 	})
+	t.Run("issuer URL configured instead of the discovery URL", func(t *testing.T) {
+		p := newIDP(t, jwksJSON(t, k.jwk()))
+		p.set(func(p *idp) { p.issuer = p.srv.URL + "/" })
+		s, _ := newTestStore(t, &config.Config{OpenIDConfigURLs: []string{p.srv.URL + "/"}}, newClock())
+		mustLookup(t, s, p.srv.URL+"/", "k1", "ES256")
+		if d, _ := p.counts(); d != 1 {
+			t.Fatalf("discovery fetches = %d, want 1", d)
+		}
+	})
 	t.Run("unrelated issuer never fetches", func(t *testing.T) {
 		p := newIDP(t, jwksJSON(t, k.jwk()))
 		s, _ := newTestStore(t, discoveryCfg(p), newClock())
@@ -513,7 +523,6 @@ func TestNewStoreRefusesBadSources(t *testing.T) {
 		{"http JWKS elsewhere", config.Config{JWKSURLs: []string{"http://idp.example/jwks"}, Issuers: []string{"x"}}, "https"},
 		{"other scheme", config.Config{JWKSURLs: []string{"file:///etc/jwks.json"}, Issuers: []string{"x"}}, "https"},
 		{"credentials in URL", config.Config{JWKSURLs: []string{"https://user:hunter2@idp.example/jwks"}, Issuers: []string{"x"}}, "credentials"},
-		{"discovery without well-known path", config.Config{OpenIDConfigURLs: []string{"https://idp.example/"}}, "must end with"},
 		{"JWKS URL without issuers", config.Config{JWKSURLs: []string{"https://idp.example/jwks"}}, "JWTGATE_ISSUERS"},
 		{"nothing configured", config.Config{}, "no key source"},
 		{"bad seed", config.Config{OpenIDConfigURLs: []string{ok}, SeedJWKS: []byte(`{"keys":null}`)}, "JWTGATE_SEED_JWKS"},
@@ -552,4 +561,26 @@ func TestWarmBoundedByContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Warm = %v, want the context's error", err)
 	}
+}
+
+func BenchmarkLookupWarm(b *testing.B) {
+	k := newEC(b, "k1")
+	p := newIDP(b, jwksJSON(b, k.jwk(), newEC(b, "k2").jwk()))
+	s, err := NewStore(discoveryCfg(p), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Warm(bg); err != nil {
+		b.Fatal(err)
+	}
+	iss := p.srv.URL
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			key, err := s.Lookup(bg, iss, "k1", "ES256")
+			if err != nil || !s.Holds(iss, key) {
+				b.Fatal("lookup failed")
+			}
+		}
+	})
 }
