@@ -374,7 +374,7 @@ func TestSettingsComplete(t *testing.T) {
 			t.Errorf("%s is in Settings but the code never names it", s.Name)
 		}
 		_, parsed := envParsers[s.Name]
-		file := s.Name == "JWTGATE_POLICY_FILE" || s.Name == "JWTGATE_APIM_POLICY_FILE"
+		file := s.Name == "JWTGATE_POLICY_FILE" || s.Name == "JWTGATE_APIM_POLICY_FILE" || adapterSettings[s.Name]
 		if parsed == file {
 			t.Errorf("%s: has a parser %v, is a file setting %v", s.Name, parsed, file)
 		}

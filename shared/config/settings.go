@@ -7,8 +7,10 @@ type Setting struct {
 	Description string
 }
 
-// Settings lists every JWTGATE_ environment variable the code reads. Infra
-// templates and documentation are checked against this list.
+// Settings lists every JWTGATE_ environment variable the product reads:
+// FromEnv reads all of them except the few an adapter reads itself (the
+// Azure handler's listen host). Infra templates and documentation are
+// checked against this list. Test and tooling variables are not settings.
 var Settings = []Setting{
 	{"JWTGATE_OPENID_CONFIG", "", "comma-separated OpenID discovery URLs (…/.well-known/openid-configuration)"},
 	{"JWTGATE_JWKS_URL", "", "comma-separated JWKS URLs, for issuers without discovery (needs JWTGATE_ISSUERS)"},
@@ -43,4 +45,8 @@ var Settings = []Setting{
 	{"JWTGATE_DECRYPTION_KEYS", "", "comma-separated JWE keys: base64 secret or @/path/rsa-private.pem, each optionally prefixed kid:"},
 	{"JWTGATE_POLICY_FILE", "", "path to a policy file (YAML or JSON); environment variables override it"},
 	{"JWTGATE_APIM_POLICY_FILE", "", "path to an Azure API Management policy XML; its <validate-jwt> is the config"},
+	{"JWTGATE_LISTEN_HOST", "127.0.0.1", "Azure handler: interface to listen on (e.g. 0.0.0.0 as a standalone forward-auth service in a container)"},
 }
+
+// adapterSettings are read by an adapter, not by FromEnv.
+var adapterSettings = map[string]bool{"JWTGATE_LISTEN_HOST": true}
