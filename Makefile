@@ -19,6 +19,10 @@ export CGO_ENABLED := 0
 replay:
 	$(GO) run ./functions/replay
 
+## events: regenerate events/ (sample events, expectations.json, replay.env) from the test-only dev key
+events:
+	$(GO) run ./functions/replay events
+
 ## test: everything CI runs
 test: vet unit fuzz infra
 
