@@ -546,24 +546,31 @@ func (s *Store) fetch(ctx context.Context, src *source, now time.Time) (err erro
 			s.log.Warn("keys fetch failed", "source", src.name, "error", err.Error())
 		}
 	}()
+	// One deadline for discovery and JWKS together: no caller waits longer
+	// than the HTTP timeout for a fetch.
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	old := src.snap.Load()
 	issuer := ""
 	jwksURL := src.jwksURL
 	var discAt time.Time
 	if src.kind == kindDiscovery {
-		if old != nil && !old.seed && old.jwksURI != nil && now.Sub(old.discAt) < config.MaxRefreshInterval {
+		known := old != nil && !old.seed && old.jwksURI != nil
+		if known {
 			issuer, jwksURL, discAt = old.issuer, old.jwksURI, old.discAt
-		} else {
+		}
+		if !known || now.Sub(old.discAt) >= config.MaxRefreshInterval {
 			s.c.discovery.Add(1)
-			res, err := s.get(ctx, src.url, "application/json")
-			if err != nil {
-				return fmt.Errorf("discovery %s: %w", src.name, err)
+			doc, err := s.discover(ctx, src)
+			switch {
+			case err == nil:
+				issuer, jwksURL, discAt = doc.Issuer, doc.JWKSURI, now
+			case !known:
+				return err
+			default: // keep the jwks_uri we know; retry discovery next time
+				s.c.fetchErrors.Add(1)
+				s.log.Warn("keys fetch failed", "source", src.name, "error", err.Error())
 			}
-			doc, err := parseDiscovery(res.body, src.want)
-			if err != nil {
-				return fmt.Errorf("discovery %s: %w", src.name, err)
-			}
-			issuer, jwksURL, discAt = doc.Issuer, doc.JWKSURI, now
 		}
 	}
 	s.c.jwks.Add(1)
@@ -602,6 +609,19 @@ func (s *Store) fetch(ctx context.Context, src *source, now time.Time) (err erro
 		s.log.Info("keys removed", "source", src.name, "kids", removed)
 	}
 	return nil
+}
+
+// discover fetches and checks src's discovery document.
+func (s *Store) discover(ctx context.Context, src *source) (*discoveryDoc, error) {
+	res, err := s.get(ctx, src.url, "application/json")
+	if err != nil {
+		return nil, fmt.Errorf("discovery %s: %w", src.name, err)
+	}
+	doc, err := parseDiscovery(res.body, src.want)
+	if err != nil {
+		return nil, fmt.Errorf("discovery %s: %w", src.name, err)
+	}
+	return doc, nil
 }
 
 // reuse keeps the old *Key for every key that did not change, so that

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -583,4 +584,49 @@ func BenchmarkLookupWarm(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestRediscoveryFailureKeepsTheKnownJWKSURI(t *testing.T) {
+	k1, k2 := newEC(t, "k1"), newEC(t, "k2")
+	p := newIDP(t, jwksJSON(t, k1.jwk()))
+	c := newClock()
+	s, _ := newTestStore(t, discoveryCfg(p), c)
+	mustLookup(t, s, p.srv.URL, "k1", "ES256")
+	p.set(func(p *idp) {
+		p.discFn = func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 500) }
+		p.jwks = jwksJSON(t, k1.jwk(), k2.jwk())
+	})
+	c.Advance(config.MaxRefreshInterval)
+	mustLookup(t, s, p.srv.URL, "k1", "ES256")
+	s.waitFetches()
+	if d, j := p.counts(); d != 2 || j != 2 {
+		t.Fatalf("discovery, JWKS requests = %d, %d; want 2, 2", d, j)
+	}
+	mustLookup(t, s, p.srv.URL, "k2", "ES256")
+}
+
+func TestLogsNeverCarryKeyMaterial(t *testing.T) {
+	ec := newEC(t, "withd")
+	d := b64.EncodeToString(ec.priv.D.FillBytes(make([]byte, 32)))
+	secret := b64.EncodeToString([]byte("this-is-a-very-secret-hmac-key-0123456789"))
+	doc := jwksJSON(t, with(ec.jwk(), "d", d), map[string]any{"kty": "oct", "kid": "hs", "k": secret})
+	p := newIDP(t, doc)
+	s, logs := newTestStore(t, discoveryCfg(p), newClock())
+	k := mustLookup(t, s, p.srv.URL, "withd", "ES256")
+	if _, ok := k.Public.(*ecdsa.PublicKey); !ok {
+		t.Fatalf("Public is %T", k.Public)
+	}
+	if _, err := s.Lookup(bg, p.srv.URL, "hs", "HS256"); !errors.Is(err, ErrKeyUnknown) {
+		t.Fatalf("fetched HMAC key used: %v", err)
+	}
+	out := logs.String()
+	if !logs.has("private key material ignored") || !logs.has("key skipped") {
+		t.Fatalf("missing log lines:\n%s", out)
+	}
+	if strings.Contains(out, d) || strings.Contains(out, secret) {
+		t.Fatal("logs carry key material")
+	}
+	if s.Stats().KeysSkipped != 1 {
+		t.Fatalf("KeysSkipped = %d", s.Stats().KeysSkipped)
+	}
 }
