@@ -153,9 +153,9 @@ func replayWith(ctx context.Context, f replayFlags, stderr io.Writer) ([]outcome
 	}
 
 	getenv := os.Getenv
+	var env map[string]string // nil: this process's environment
 	if !f.ownConfig {
-		env, err := parseEnvFile(f.envFile)
-		if err != nil {
+		if env, err = parseEnvFile(f.envFile); err != nil {
 			return nil, "", fmt.Errorf("env file: %w", err)
 		}
 		getenv = envGetter(env)
@@ -187,7 +187,7 @@ func replayWith(ctx context.Context, f replayFlags, stderr io.Writer) ([]outcome
 	var r runner
 	via := "the Lambda authorizer and Azure handler libraries"
 	if f.throughRuntime {
-		r, err = newThroughRuntime(ctx, getenv, f, logOut, stderr)
+		r, err = newThroughRuntime(ctx, env, f, logOut, stderr)
 		via = "bootstrap under the Lambda RIE and the Azure handler process"
 	} else {
 		r, err = newInProcess(ctx, getenv, logger)

@@ -275,4 +275,3 @@ func usesDevIssuer(getenv func(string) string, addr string) bool {
 	}
 	return false
 }
-
