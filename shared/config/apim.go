@@ -90,6 +90,12 @@ func (b *builder) applyAPIM(data []byte, name string) {
 				b.failf(label, "no <audience> elements")
 				continue
 			}
+			if contains(vals, "*") {
+				// In APIM "*" is a literal audience; in jwtgate it turns the
+				// check off. Never turn it off by accident.
+				b.failf(label, `"*" would turn the audience check off in jwtgate (APIM compares it literally); set JWTGATE_AUDIENCES="*" to do that explicitly`)
+				continue
+			}
 			b.setAudiences(at+"<audiences>", vals)
 		case "issuers":
 			vals := b.texts(ch, label, "issuer")

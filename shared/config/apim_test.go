@@ -121,7 +121,6 @@ func TestLoadAPIMSettings(t *testing.T) {
 			func(c *Config) bool {
 				return reflect.DeepEqual(c.RequiredClaims, []ClaimRequirement{{Name: "roles", Values: []string{"a", "b"}, Match: "all", Separator: ","}, {Name: "gty"}})
 			}},
-		{"any audience via <audience>*", apimWith(``, `<audiences><audience>*</audience></audiences>`), func(c *Config) bool { return c.AnyAudience }},
 		{"a bare validate-jwt element", `<validate-jwt><openid-config url="https://i.example/x"/><audiences><audience>a</audience></audiences></validate-jwt>`,
 			func(c *Config) bool { return c.Audiences[0] == "a" }},
 		{"named values outside validate-jwt are not its concern", `<policies><inbound><set-header name="x"><value>{{secret}}</value></set-header>` + apimWith(``, ``)[len(`<policies><inbound>`):],
@@ -167,6 +166,7 @@ func TestLoadAPIMRefuses(t *testing.T) {
 		{"signing keys without issuers", apimWith(``, `<issuer-signing-keys><key>`+secret32+`</key></issuer-signing-keys>`), "JWTGATE_ISSUERS (APIM <issuers>): required with static keys"},
 		{"no audiences", `<validate-jwt><openid-config url="https://i.example/x"/></validate-jwt>`,
 			`JWTGATE_AUDIENCES: required: the APIM policy has no <audiences>; add them, or set JWTGATE_AUDIENCES ("*" disables the audience check explicitly)`},
+		{"star audience is not a wildcard in APIM", apimWith(``, `<audiences><audience>*</audience></audiences>`), `"*" would turn the audience check off in jwtgate (APIM compares it literally)`},
 		{"empty audiences", apimWith(``, `<audiences></audiences>`), "<validate-jwt/audiences>: no <audience> elements"},
 		{"empty audience", apimWith(``, `<audiences><audience> </audience></audiences>`), "empty <audience>"},
 		{"clock-skew not a number", apimWith(`clock-skew="1m"`, ``), `<validate-jwt clock-skew>: "1m" is not a whole number of seconds`},
@@ -233,7 +233,7 @@ func FuzzLoadAPIM(f *testing.F) {
 	f.Add([]byte(auth0APIM))
 	f.Add([]byte(apimWith(`header-name="X" clock-skew="5"`, `<issuer-signing-keys><key id="a" n="AQAB" e="AQAB"/></issuer-signing-keys><issuers><issuer>i</issuer></issuers>`)))
 	f.Add([]byte(apimWith(``, `<required-claims><claim name="a" separator=" "><value>b</value></claim></required-claims>`)))
-	f.Add([]byte(`<validate-jwt><audiences><audience>*</audience></audiences><openid-config url="http://[::1]/x"/></validate-jwt>`))
+	f.Add([]byte(`<validate-jwt><audiences><audience>a</audience></audiences><openid-config url="http://[::1]/x"/></validate-jwt>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := LoadAPIM(data)
 		if err != nil {
