@@ -81,7 +81,7 @@ func ParseObject(data []byte) (Object, error) {
 	if p.i != len(p.s) {
 		return Object{}, p.fail(ErrTrailing, "unexpected data after the object")
 	}
-	return Object{members: v.obj}, nil
+	return Object{members: v.members()}, nil
 }
 
 // scratch is a parser's reusable element stacks, kept in a pool so the hot
@@ -189,7 +189,7 @@ func (p *parser) parseObject(depth int) (Value, error) {
 	p.skipWS()
 	if p.i < len(p.s) && p.s[p.i] == '}' {
 		p.i++
-		return Value{kind: KindObject, obj: []Member{}}, nil
+		return objectValue(nil), nil
 	}
 	for {
 		if p.i >= len(p.s) {
@@ -249,7 +249,7 @@ func (p *parser) parseObject(depth int) (Value, error) {
 			p.i++
 			members := make([]Member, len(p.mstack)-base)
 			copy(members, p.mstack[base:])
-			return Value{kind: KindObject, obj: members}, nil
+			return objectValue(members), nil
 		default:
 			return Value{}, p.fail(ErrSyntax, "expected ',' or '}'")
 		}
@@ -266,7 +266,7 @@ func (p *parser) parseArray(depth int) (Value, error) {
 	p.skipWS()
 	if p.i < len(p.s) && p.s[p.i] == ']' {
 		p.i++
-		return Value{kind: KindArray, arr: []Value{}}, nil
+		return arrayValue(nil), nil
 	}
 	for {
 		v, err := p.parseValue(depth + 1)
@@ -287,7 +287,7 @@ func (p *parser) parseArray(depth int) (Value, error) {
 			p.i++
 			elems := make([]Value, len(p.vstack)-base)
 			copy(elems, p.vstack[base:])
-			return Value{kind: KindArray, arr: elems}, nil
+			return arrayValue(elems), nil
 		default:
 			return Value{}, p.fail(ErrSyntax, "expected ',' or ']'")
 		}
@@ -301,6 +301,10 @@ func (p *parser) parseString() (string, error) {
 	start := p.i
 	for p.i < len(p.s) {
 		c := p.s[p.i]
+		if plainASCII[c] {
+			p.i++
+			continue
+		}
 		switch {
 		case c == '"':
 			s := p.s[start:p.i]
@@ -322,6 +326,15 @@ func (p *parser) parseString() (string, error) {
 	}
 	return "", p.fail(ErrSyntax, "unterminated string")
 }
+
+// plainASCII marks the bytes a string holds as themselves: printable
+// ASCII other than '"' and '\\'.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // parseEscaped continues a string that contains an escape; the bytes from
 // start to p.i are already checked.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"iter"
 	"strconv"
+	"unsafe"
 )
 
 // Kind is the JSON type of a Value.
@@ -87,12 +88,42 @@ func (o Object) All() iter.Seq2[string, Value] {
 }
 
 // Value is one parsed JSON value. The zero Value has KindInvalid.
+//
+// A Value is 32 bytes: an array's or object's elements are held as a
+// pointer to the first element and a count rather than as two slice
+// headers, because the parser copies values a lot and every pointer copied
+// into the heap costs a GC write barrier. The pointer always comes from a
+// slice made by the parser (see arrayValue, objectValue).
 type Value struct {
+	s    string         // KindString: the unescaped value; KindNumber: the JSON text
+	p    unsafe.Pointer // KindArray: *Value; KindObject: *Member (first element, nil when empty)
+	n    uint32         // KindArray, KindObject: element count
 	kind Kind
 	b    bool
-	s    string   // KindString: the unescaped value; KindNumber: the JSON text
-	arr  []Value  // KindArray
-	obj  []Member // KindObject
+}
+
+func arrayValue(elems []Value) Value {
+	return Value{kind: KindArray, p: unsafe.Pointer(unsafe.SliceData(elems)), n: uint32(len(elems))}
+}
+
+func objectValue(members []Member) Value {
+	return Value{kind: KindObject, p: unsafe.Pointer(unsafe.SliceData(members)), n: uint32(len(members))}
+}
+
+// elems is an array's elements (nil for other kinds or an empty array).
+func (v Value) elems() []Value {
+	if v.kind != KindArray || v.n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*Value)(v.p), v.n)
+}
+
+// members is an object's members (nil for other kinds or an empty object).
+func (v Value) members() []Member {
+	if v.kind != KindObject || v.n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*Member)(v.p), v.n)
 }
 
 // Kind is the value's JSON type.
@@ -129,7 +160,10 @@ func (v Value) Array() []Value {
 	if v.kind != KindArray {
 		return nil
 	}
-	return v.arr
+	if v.n == 0 {
+		return []Value{}
+	}
+	return v.elems()
 }
 
 // Object returns the value as an Object; for other kinds it is empty (check
@@ -138,7 +172,7 @@ func (v Value) Object() Object {
 	if v.kind != KindObject {
 		return Object{}
 	}
-	return Object{members: v.obj}
+	return Object{members: v.members()}
 }
 
 // Strings returns a JSON string as a one-element slice, or the elements of
@@ -150,12 +184,13 @@ func (v Value) Strings() ([]string, bool) {
 	case KindString:
 		return []string{v.s}, true
 	case KindArray:
-		out := make([]string, len(v.arr))
-		for i := range v.arr {
-			if v.arr[i].kind != KindString {
+		elems := v.elems()
+		out := make([]string, len(elems))
+		for i := range elems {
+			if elems[i].kind != KindString {
 				return nil, false
 			}
-			out[i] = v.arr[i].s
+			out[i] = elems[i].s
 		}
 		return out, true
 	}
@@ -309,11 +344,12 @@ func (v Value) Interface() any {
 	case KindBool:
 		return v.b
 	case KindObject:
-		return Object{members: v.obj}.Map()
+		return Object{members: v.members()}.Map()
 	case KindArray:
-		out := make([]any, len(v.arr))
-		for i := range v.arr {
-			out[i] = v.arr[i].Interface()
+		elems := v.elems()
+		out := make([]any, len(elems))
+		for i := range elems {
+			out[i] = elems[i].Interface()
 		}
 		return out
 	}
@@ -340,14 +376,14 @@ func (v Value) AppendJSON(dst []byte) []byte {
 	case KindBool:
 		return strconv.AppendBool(dst, v.b)
 	case KindObject:
-		return Object{members: v.obj}.AppendJSON(dst)
+		return Object{members: v.members()}.AppendJSON(dst)
 	case KindArray:
 		dst = append(dst, '[')
-		for i := range v.arr {
+		for i, e := range v.elems() {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = v.arr[i].AppendJSON(dst)
+			dst = e.AppendJSON(dst)
 		}
 		return append(dst, ']')
 	}
