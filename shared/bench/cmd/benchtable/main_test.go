@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+const sampleOutput = `goos: linux
+cpu: AMD EPYC
+BenchmarkValidate/RS256/floor-2   	    6692	     100 ns/op	    1376 B/op	       9 allocs/op
+BenchmarkValidate/RS256/floor-2   	    6692	     120 ns/op	    1376 B/op	       9 allocs/op
+BenchmarkValidate/RS256/jwtgate-uncached-2   	    6692	     105 ns/op	    6000 B/op	       27 allocs/op
+BenchmarkValidate/RS256/jwtgate-uncached-2   	    6692	     300 ns/op	    6000 B/op	       27 allocs/op
+BenchmarkValidate/RS256/jwx-2   	    6692	     400 ns/op	    19000 B/op	       385 allocs/op
+BenchmarkValidate/RS256/jwx-2   	    6692	     420 ns/op	    19000 B/op	       385 allocs/op
+BenchmarkParallel/RS256/floor     	    6692	     100 ns/op	    0 B/op	       0 allocs/op
+BenchmarkParallel/RS256/floor-2   	    6692	     50 ns/op	    0 B/op	       0 allocs/op
+PASS
+`
+
+func TestParseGroupsRunsByNameAndProcs(t *testing.T) {
+	all, failed, err := parse(strings.NewReader(sampleOutput))
+	if err != nil || failed {
+		t.Fatalf("parse: %v, failed %v", err, failed)
+	}
+	if len(all) != 5 {
+		t.Fatalf("got %d series, want 5", len(all))
+	}
+	s := all[1]
+	if s.group != "Validate" || s.alg != "RS256" || s.name != "jwtgate-uncached" || s.procs != 2 || len(s.runs) != 2 {
+		t.Fatalf("series = %+v", s)
+	}
+	if all[3].procs != 1 || all[4].procs != 2 {
+		t.Fatalf("procs = %d, %d; want 1, 2", all[3].procs, all[4].procs)
+	}
+	if got := s.pick("min", ns); got != 105 {
+		t.Errorf("min = %v, want 105", got)
+	}
+	if got := s.pick("median", ns); got != 202.5 {
+		t.Errorf("median = %v, want 202.5", got)
+	}
+}
+
+func TestParseReportsFailure(t *testing.T) {
+	_, failed, _ := parse(strings.NewReader("BenchmarkValidate/RS256/floor-2 1 5 ns/op\n--- FAIL: BenchmarkValidate/RS256/jwx\nFAIL\n"))
+	if !failed {
+		t.Fatal("a FAIL line was not reported")
+	}
+}
+
+func TestTableShowsRatiosAndVerdict(t *testing.T) {
+	all, _, _ := parse(strings.NewReader(sampleOutput))
+	var buf bytes.Buffer
+	writeTables(&buf, all, "min")
+	out := buf.String()
+	for _, want := range []string{
+		"| RS256 | jwtgate-uncached | 202 ns | 105 ns | 6000 | 27 | 1.05 | 0.26 |",
+		"RS256: uncached 1.05× floor (target ≤ 1.10×: met); faster than every peer",
+		"| RS256 | floor | 100 ns | 0 | 50 ns | 0 | 2.00× |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
