@@ -92,7 +92,7 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		s.client = newClient(&http.Client{Transport: http.DefaultTransport})
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now
