@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error)
 	}
 	vopts := []validate.Option{validate.WithClock(o.now)}
 	if len(cfg.DecryptionKeys) > 0 {
-		d, err := newDecrypter(cfg.DecryptionKeys)
+		d, err := newDecrypter(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("JWTGATE_DECRYPTION_KEYS: %w", err)
 		}
