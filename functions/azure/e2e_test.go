@@ -388,7 +388,7 @@ func TestHandlerBinaryAnswersLikeTheFunctionsHostExpects(t *testing.T) {
 
 	type send func(t *testing.T, method, path, token string) reply
 	modes := map[string]send{
-		"proxy": func(t *testing.T, m, path, tok string) reply { return p.proxied(t, m, path, tok, nil) },
+		"proxy":      func(t *testing.T, m, path, tok string) reply { return p.proxied(t, m, path, tok, nil) },
 		"invocation": func(t *testing.T, m, path, tok string) reply { return p.invoked(t, m, path, tok) },
 		"traefik forwardAuth": func(t *testing.T, m, path, tok string) reply {
 			return p.proxied(t, "GET", "", tok, map[string]string{"X-Forwarded-Method": m, "X-Forwarded-Uri": path, "X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example"})
