@@ -78,6 +78,23 @@ package:
 infra:
 	cd infra/check && $(GO) test -count=1 ./...
 
+## bench: performance side by side (a nested module keeps the peer libraries
+## out of go.mod): one table of floor / jwtgate / jwx / golang-jwt / go-jose,
+## -cpu 1,2 scaling with a mutex profile, Lambda cold start (size, direct and
+## through the RIE) and Azure handler throughput; raw output in bin/bench/
+BENCH_COUNT ?= 3
+BENCH_OUT   := $(BIN)/bench
+bench: tools
+	@mkdir -p $(BENCH_OUT)
+	cd shared/bench && $(GO) test -count=1 ./...
+	cd shared/bench && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) | $(GO) run ./cmd/benchtable -tee $(BENCH_OUT)/bench.txt
+	cd shared/bench && $(GO) test -run '^$$' -bench '^BenchmarkParallel$$' -benchmem -cpu 1,2 -count $(BENCH_COUNT) \
+	  -mutexprofile $(BENCH_OUT)/mutex.out -o $(BENCH_OUT)/bench.test | $(GO) run ./cmd/benchtable -tee $(BENCH_OUT)/scaling.txt
+	@printf '\n### Mutex profile (BenchmarkParallel, -cpu 1,2)\n\n```\n'; \
+	  $(GO) tool pprof -top -nodecount 12 $(BENCH_OUT)/bench.test $(BENCH_OUT)/mutex.out 2>/dev/null | sed -n '1,20p'; printf '```\n'
+	cd shared/bench && $(GO) run ./cmd/coldstart -repo $(CURDIR) -rie $(RIE)
+	cd shared/bench && $(GO) run ./cmd/loadgen -repo $(CURDIR)
+
 tools: $(RIE)
 
 $(RIE):
