@@ -1,0 +1,290 @@
+package authorizer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/jwtgate/jwtgate/shared/decision"
+)
+
+// Event shapes, as reported in Result.Shape and in the decision log line.
+const (
+	ShapeRESTToken   = "rest_token"   // REST API TOKEN authorizer
+	ShapeRESTRequest = "rest_request" // REST API REQUEST authorizer
+	ShapeHTTPv1      = "http_v1"      // HTTP API, payload format 1.0
+	ShapeHTTPv2      = "http_v2"      // HTTP API, payload format 2.0
+	ShapeUnknown     = "unknown"      // not an authorizer event we recognise
+)
+
+// Limits on what an event may hold. API Gateway never sends more than this
+// to an authorizer (it carries no body), so larger events are refused.
+const (
+	// MaxEventBytes caps the raw event.
+	MaxEventBytes = 1 << 20
+	// MaxARNBytes is API Gateway's limit on a method ARN.
+	MaxARNBytes = 1600
+)
+
+// errMalformed marks an event that is not a usable authorizer event.
+var errMalformed = errors.New("malformed authorizer event")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errMalformed, fmt.Sprintf(format, args...))
+}
+
+// probe is the part of every shape that tells the shapes apart. Its fields
+// are pointers so that "absent" and "present but empty" differ.
+type probe struct {
+	Version            *string `json:"version"`
+	Type               *string `json:"type"`
+	MethodArn          *string `json:"methodArn"` //nolint:staticcheck // API Gateway's spelling
+	RouteArn           *string `json:"routeArn"`  //nolint:staticcheck // API Gateway's spelling
+	AuthorizationToken *string `json:"authorizationToken"`
+}
+
+// v1Extra holds payload 1.0 fields that events.APIGatewayV2CustomAuthorizerV1Request
+// does not declare but HTTP APIs may send.
+type v1Extra struct {
+	RouteArn                        string              `json:"routeArn"` //nolint:staticcheck // API Gateway's spelling
+	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
+}
+
+// parsed is an event turned into what the core and the policy builder need.
+type parsed struct {
+	shape string
+	arn   arn // the method/route ARN the answer's policy is about
+	req   decision.Request
+}
+
+// parseEvent recognises the event's shape from its content and builds the
+// core request. headerName is where a TOKEN event's token is put. Any
+// error wraps errMalformed.
+func parseEvent(raw []byte, headerName string) (parsed, error) {
+	if len(raw) > MaxEventBytes {
+		return parsed{}, malformed("event larger than %d bytes", MaxEventBytes)
+	}
+	var p probe
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return parsed{}, malformed("not a JSON object with the expected field types")
+	}
+	str := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	switch {
+	case p.Version != nil && *p.Version == "2.0":
+		return parseV2(raw)
+	case p.Version != nil && *p.Version == "1.0":
+		return parseV1(raw)
+	case p.Version != nil:
+		return parsed{}, malformed("unknown payload version")
+	case str(p.Type) == "TOKEN" && p.MethodArn != nil && p.AuthorizationToken != nil:
+		return parseToken(raw, headerName)
+	case str(p.Type) == "REQUEST" && p.MethodArn != nil:
+		return parseRESTRequest(raw)
+	default:
+		return parsed{}, malformed("not an API Gateway authorizer event")
+	}
+}
+
+func parseToken(raw []byte, headerName string) (parsed, error) {
+	var ev events.APIGatewayCustomAuthorizerRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return parsed{}, malformed("TOKEN event: wrong field types")
+	}
+	a, err := parseARN(ev.MethodArn)
+	if err != nil {
+		return parsed{}, err
+	}
+	h := http.Header{}
+	if ev.AuthorizationToken != "" {
+		h.Set(headerName, ev.AuthorizationToken)
+	}
+	return parsed{
+		shape: ShapeRESTToken,
+		arn:   a,
+		req:   decision.Request{Header: h, Method: a.method, Path: a.path},
+	}, nil
+}
+
+func parseRESTRequest(raw []byte) (parsed, error) {
+	var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return parsed{}, malformed("REQUEST event: wrong field types")
+	}
+	a, err := parseARN(ev.MethodArn)
+	if err != nil {
+		return parsed{}, err
+	}
+	return parsed{
+		shape: ShapeRESTRequest,
+		arn:   a,
+		req: decision.Request{
+			Header: mergeHeaders(ev.Headers, ev.MultiValueHeaders),
+			Query:  mergeQuery(ev.QueryStringParameters, ev.MultiValueQueryStringParameters),
+			Method: methodOf(ev.HTTPMethod, a),
+			Path:   a.path,
+		},
+	}, nil
+}
+
+func parseV1(raw []byte) (parsed, error) {
+	var ev events.APIGatewayV2CustomAuthorizerV1Request
+	var extra v1Extra
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return parsed{}, malformed("payload 1.0 event: wrong field types")
+	}
+	if err := json.Unmarshal(raw, &extra); err != nil {
+		return parsed{}, malformed("payload 1.0 event: wrong field types")
+	}
+	arnText := ev.MethodArn
+	if arnText == "" {
+		arnText = extra.RouteArn
+	}
+	if arnText == "" {
+		return parsed{}, malformed("payload 1.0 event without methodArn or routeArn")
+	}
+	a, err := parseARN(arnText)
+	if err != nil {
+		return parsed{}, err
+	}
+	return parsed{
+		shape: ShapeHTTPv1,
+		arn:   a,
+		req: decision.Request{
+			Header: mergeHeaders(ev.Headers, extra.MultiValueHeaders),
+			Query:  mergeQuery(ev.QueryStringParameters, extra.MultiValueQueryStringParameters),
+			Method: methodOf(ev.HTTPMethod, a),
+			Path:   a.path,
+		},
+	}, nil
+}
+
+func parseV2(raw []byte) (parsed, error) {
+	var ev events.APIGatewayV2CustomAuthorizerV2Request
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return parsed{}, malformed("payload 2.0 event: wrong field types")
+	}
+	if ev.RouteArn == "" {
+		return parsed{}, malformed("payload 2.0 event without routeArn")
+	}
+	a, err := parseARN(ev.RouteArn)
+	if err != nil {
+		return parsed{}, err
+	}
+	method := strings.ToUpper(ev.RequestContext.HTTP.Method)
+	path := stripStage(ev.RequestContext.HTTP.Path, ev.RequestContext.Stage)
+	if path == "" {
+		path = stripStage(ev.RawPath, ev.RequestContext.Stage)
+	}
+	if method == "" || path == "" {
+		// The route key ("GET /orders/{id}") is the last resort.
+		if m, p, ok := strings.Cut(ev.RouteKey, " "); ok {
+			if method == "" {
+				method = strings.ToUpper(m)
+			}
+			if path == "" {
+				path = p
+			}
+		}
+	}
+	query := url.Values{}
+	if q, err := url.ParseQuery(ev.RawQueryString); err == nil && ev.RawQueryString != "" {
+		query = q
+	} else {
+		for _, k := range sortedKeys(ev.QueryStringParameters) {
+			query.Set(k, ev.QueryStringParameters[k])
+		}
+	}
+	return parsed{
+		shape: ShapeHTTPv2,
+		arn:   a,
+		req: decision.Request{
+			Header:  mergeHeaders(ev.Headers, nil),
+			Query:   query,
+			Cookies: append([]string(nil), ev.Cookies...),
+			Method:  method,
+			Path:    path,
+		},
+	}, nil
+}
+
+// stripStage removes a named stage's prefix from an HTTP API path: on the
+// execute-api domain a non-default stage appears as the first segment.
+func stripStage(path, stage string) string {
+	if stage == "" || stage == "$default" || path == "" {
+		return path
+	}
+	prefix := "/" + stage
+	if path == prefix {
+		return "/"
+	}
+	if rest, ok := strings.CutPrefix(path, prefix+"/"); ok {
+		return "/" + rest
+	}
+	return path
+}
+
+// methodOf prefers the event's own method and falls back to the ARN's.
+func methodOf(m string, a arn) string {
+	if m != "" {
+		return strings.ToUpper(m)
+	}
+	return a.method
+}
+
+// mergeHeaders builds canonical headers. For every name, the values from
+// multi (all of them, as sent) win over the single value in single. Names
+// that differ only in case are merged, so a duplicated header is visible to
+// the ambiguity check.
+func mergeHeaders(single map[string]string, multi map[string][]string) http.Header {
+	h := http.Header{}
+	fromMulti := map[string]bool{}
+	for _, k := range sortedKeys(multi) {
+		ck := http.CanonicalHeaderKey(k)
+		h[ck] = append(h[ck], multi[k]...)
+		fromMulti[ck] = true
+	}
+	for _, k := range sortedKeys(single) {
+		ck := http.CanonicalHeaderKey(k)
+		if fromMulti[ck] {
+			continue
+		}
+		h[ck] = append(h[ck], single[k])
+	}
+	return h
+}
+
+// mergeQuery builds query values the same way as mergeHeaders.
+func mergeQuery(single map[string]string, multi map[string][]string) url.Values {
+	q := url.Values{}
+	for _, k := range sortedKeys(multi) {
+		q[k] = append(q[k], multi[k]...)
+	}
+	for _, k := range sortedKeys(single) {
+		if _, ok := multi[k]; ok {
+			continue
+		}
+		q[k] = append(q[k], single[k])
+	}
+	return q
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

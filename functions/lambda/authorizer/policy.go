@@ -1,0 +1,352 @@
+package authorizer
+
+import (
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/jwtgate/jwtgate/shared/config"
+	"github.com/jwtgate/jwtgate/shared/decision"
+)
+
+// Policy limits. API Gateway refuses a policy resource longer than 512
+// characters; the count and total size caps keep the answer far below any
+// response limit. A policy that would exceed them is narrowed, never widened.
+const (
+	MaxResourceChars   = 512
+	MaxPolicyResources = 50
+	MaxPolicyBytes     = 8 << 10
+)
+
+// arn is a parsed execute-api method or route ARN:
+// arn:PARTITION:execute-api:REGION:ACCOUNT:APIID/STAGE/METHOD/PATH...
+type arn struct {
+	full   string // the ARN as received
+	prefix string // "arn:aws:execute-api:REGION:ACCOUNT:APIID/STAGE"
+	method string // "GET" (or "$default", "*" as API Gateway sends them)
+	path   string // "/orders/42", always starting with "/"
+}
+
+// parseARN checks and splits an execute-api ARN. The fields that name the
+// API (everything up to the stage) must not contain IAM wildcards, because
+// they end up in the policy's resources.
+func parseARN(s string) (arn, error) {
+	if s == "" {
+		return arn{}, malformed("empty method/route ARN")
+	}
+	if len(s) > MaxARNBytes {
+		return arn{}, malformed("method/route ARN longer than %d bytes", MaxARNBytes)
+	}
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "execute-api" {
+		return arn{}, malformed("not an execute-api ARN")
+	}
+	for _, p := range parts[1:5] {
+		if p == "" || strings.ContainsAny(p, "*?/ ") {
+			return arn{}, malformed("execute-api ARN with an empty or wildcard field")
+		}
+	}
+	segs := strings.SplitN(parts[5], "/", 4)
+	if len(segs) < 3 {
+		return arn{}, malformed("execute-api ARN without apiId/stage/method")
+	}
+	apiID, stage, method := segs[0], segs[1], segs[2]
+	if apiID == "" || strings.ContainsAny(apiID, "*?") || stage == "" || method == "" {
+		return arn{}, malformed("execute-api ARN with an empty or wildcard API id, stage or method")
+	}
+	path := "/"
+	if len(segs) == 4 {
+		path = "/" + segs[3]
+	}
+	return arn{
+		full:   s,
+		prefix: strings.Join(parts[:5], ":") + ":" + apiID + "/" + stage,
+		method: method,
+		path:   path,
+	}, nil
+}
+
+// wholeAPI is the resource covering every method and path of the API stage.
+func (a arn) wholeAPI() string { return a.prefix + "/*/*" }
+
+// exact is the resource for exactly this call, or "" when the ARN holds
+// characters IAM would read as wildcards (a client can put "*" in a path).
+func (a arn) exact() string {
+	if strings.ContainsAny(a.full, "*?") || len(a.full) > MaxResourceChars {
+		return ""
+	}
+	return a.full
+}
+
+// grantResource turns a route grant into a resource when IAM can express
+// exactly the paths the rule covers: literal segments, optionally ending in
+// "/*" (the whole subtree). A "{param}" segment cannot be expressed, because
+// IAM's "*" also matches "/" and would cover deeper paths the rule does not.
+func (a arn) grantResource(g decision.RouteGrant) (string, bool) {
+	m := strings.ToUpper(g.Method)
+	if m == "" {
+		m = "*"
+	}
+	if m != "*" && !isToken(m) {
+		return "", false
+	}
+	p := g.Path
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "{}?") {
+		return "", false
+	}
+	if strings.Contains(strings.TrimSuffix(p, "/*"), "*") {
+		return "", false
+	}
+	r := a.prefix + "/" + m + p
+	if len(r) > MaxResourceChars {
+		return "", false
+	}
+	return r, true
+}
+
+func isToken(s string) bool {
+	for _, c := range s {
+		if (c < 'A' || c > 'Z') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// ruleGlob is a route rule written as an IAM-style glob relative to the
+// stage ("GET/orders/*"). "{param}" becomes "*", which over-approximates the
+// rule; that is what an overlap check needs.
+func ruleGlob(method, path string) string {
+	m := strings.ToUpper(method)
+	if m == "" {
+		m = "*"
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if strings.ContainsAny(s, "{}") {
+			segs[i] = "*"
+		}
+	}
+	return m + strings.Join(segs, "/")
+}
+
+// routeResources are the resources for the grants that are safe to list:
+// expressible exactly, and not overlapping any configured rule the token
+// does not satisfy (such a rule could cover some of the same calls with
+// requirements this token fails). Without the configured rules nothing is
+// known to be safe, so nothing is listed.
+func routeResources(a arn, grants []decision.RouteGrant, rules []config.RouteRule) []string {
+	if len(rules) == 0 {
+		return nil
+	}
+	granted := map[[2]string]bool{}
+	for _, g := range grants {
+		granted[[2]string{strings.ToUpper(g.Method), g.Path}] = true
+	}
+	var others []string
+	for _, r := range rules {
+		if !granted[[2]string{strings.ToUpper(r.Method), r.Path}] {
+			others = append(others, ruleGlob(r.Method, r.Path))
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, g := range grants {
+		r, ok := a.grantResource(g)
+		if !ok || seen[r] {
+			continue
+		}
+		rel := strings.TrimPrefix(r, a.prefix+"/")
+		overlaps := false
+		for _, o := range others {
+			if globsOverlap(rel, o) {
+				overlaps = true
+				break
+			}
+		}
+		if !overlaps {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// withinLimits reports whether a resource list fits the policy limits.
+func withinLimits(resources []string) bool {
+	if len(resources) > MaxPolicyResources {
+		return false
+	}
+	total := 0
+	for _, r := range resources {
+		if len(r) > MaxResourceChars {
+			return false
+		}
+		total += len(r) + 3
+	}
+	return total <= MaxPolicyBytes
+}
+
+// policy builds the IAM policy document for one statement.
+func policy(effect string, resources []string) events.APIGatewayCustomAuthorizerPolicy {
+	return events.APIGatewayCustomAuthorizerPolicy{
+		Version: "2012-10-17",
+		Statement: []events.IAMPolicyStatement{{
+			Action:   []string{"execute-api:Invoke"},
+			Effect:   effect,
+			Resource: resources,
+		}},
+	}
+}
+
+// policyFor chooses the policy for a decision that has a token behind it
+// (allow or forbidden). The rules, and why they are safe under API
+// Gateway's authorizer cache (a cached policy is reused for every route of
+// the API until the TTL ends):
+//
+//   - No route rules: the decision does not depend on the route, so allow
+//     or deny the whole stage ("…/stage/*/*").
+//   - Route rules, allow: the routes this token satisfies (where IAM can
+//     express them exactly) plus exactly this call. Other routes get 403
+//     from the cached policy until it expires: a false 403, never a false
+//     allow.
+//   - Route rules, forbidden: an Allow for the routes the token satisfies,
+//     never covering this call (so API Gateway answers 403 here), or a Deny
+//     of the whole stage when there is nothing to allow.
+//   - Anything over the limits is narrowed to exactly this call, and when
+//     even that cannot be expressed, the whole stage is denied.
+func policyFor(a arn, d decision.Decision, rules []config.RouteRule) events.APIGatewayCustomAuthorizerPolicy {
+	deny := policy("Deny", []string{a.wholeAPI()})
+	if !d.RoutesConfigured {
+		if d.Allowed() {
+			return policy("Allow", []string{a.wholeAPI()})
+		}
+		return deny
+	}
+	grants := routeResources(a, d.Routes, rules)
+	if d.Allowed() {
+		res := grants
+		covered := false
+		for _, r := range res {
+			if globMatch(r, a.full) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			if e := a.exact(); e != "" {
+				res = append([]string{e}, res...)
+			}
+		}
+		if !withinLimits(res) {
+			res = nil
+			if e := a.exact(); e != "" {
+				res = []string{e}
+			}
+		}
+		if len(res) == 0 {
+			return deny
+		}
+		return policy("Allow", res)
+	}
+	var res []string
+	for _, r := range grants {
+		if !globMatch(r, a.full) {
+			res = append(res, r)
+		}
+	}
+	if len(res) == 0 || !withinLimits(res) {
+		return deny
+	}
+	return policy("Allow", res)
+}
+
+// statusFor is what API Gateway answers for a policy on this call: 200 when
+// an Allow statement covers the call and no Deny does, otherwise 403.
+func statusFor(p events.APIGatewayCustomAuthorizerPolicy, call string) int {
+	allowed := false
+	for _, s := range p.Statement {
+		for _, r := range s.Resource {
+			if !globMatch(r, call) {
+				continue
+			}
+			switch s.Effect {
+			case "Deny":
+				return 403
+			case "Allow":
+				allowed = true
+			}
+		}
+	}
+	if allowed {
+		return 200
+	}
+	return 403
+}
+
+// globMatch reports whether s matches the IAM pattern p ('*' any run of
+// characters including '/', '?' any one character).
+func globMatch(p, s string) bool {
+	px, sx := 0, 0
+	nextP, nextS := -1, -1
+	for px < len(p) || sx < len(s) {
+		if px < len(p) {
+			switch c := p[px]; c {
+			case '*':
+				nextP, nextS = px, sx+1
+				px++
+				continue
+			case '?':
+				if sx < len(s) {
+					px++
+					sx++
+					continue
+				}
+			default:
+				if sx < len(s) && s[sx] == c {
+					px++
+					sx++
+					continue
+				}
+			}
+		}
+		if nextS > 0 && nextS <= len(s) {
+			px, sx = nextP, nextS
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// globsOverlap reports whether some string matches both patterns, where
+// '*' matches any run of characters and '?' any one character.
+func globsOverlap(p, q string) bool {
+	type key struct{ i, j int }
+	memo := map[key]bool{}
+	seen := map[key]bool{}
+	var rec func(i, j int) bool
+	rec = func(i, j int) bool {
+		k := key{i, j}
+		if seen[k] {
+			return memo[k]
+		}
+		seen[k] = true
+		var r bool
+		switch {
+		case i == len(p) && j == len(q):
+			r = true
+		case i < len(p) && p[i] == '*':
+			r = rec(i+1, j) || (j < len(q) && rec(i, j+1))
+		case j < len(q) && q[j] == '*':
+			r = rec(i, j+1) || (i < len(p) && rec(i+1, j))
+		case i == len(p) || j == len(q):
+			r = false
+		default:
+			r = (p[i] == q[j] || p[i] == '?' || q[j] == '?') && rec(i+1, j+1)
+		}
+		memo[k] = r
+		return r
+	}
+	return rec(0, 0)
+}
