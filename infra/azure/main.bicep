@@ -50,6 +50,7 @@ param logRetentionDays int = 30
 // (@Microsoft.KeyVault(SecretUri=...)), which the app's managed identity
 // resolves once it has "Key Vault Secrets User" on the vault.
 
+// BEGIN settings parameters (go -C infra/check run ./cmd/syncsettings)
 @description('JWTGATE_OPENID_CONFIG: comma-separated OpenID discovery URLs (…/.well-known/openid-configuration).')
 param jwtgateOpenidConfig string = ''
 
@@ -126,7 +127,7 @@ param jwtgateClaimHeaders string = ''
 @description('JWTGATE_USAGE_IDENTIFIER_CLAIM: claim returned as the Lambda authorizer\'s usageIdentifierKey.')
 param jwtgateUsageIdentifierClaim string = ''
 
-@description('JWTGATE_HTTPAPI_RESPONSE: HTTP API (payload 2.0) answer: simple or iam. Empty: simple. (Lambda HTTP API only; ignored by the Azure handler.)')
+@description('JWTGATE_HTTPAPI_RESPONSE: HTTP API (payload 2.0) answer: simple or iam. Empty: simple.')
 param jwtgateHttpapiResponse string = ''
 
 @description('JWTGATE_JWKS: static JWKS: inline JSON, or @/path/file.json.')
@@ -152,7 +153,12 @@ param jwtgatePolicyFile string = ''
 @description('JWTGATE_APIM_POLICY_FILE: path to an Azure API Management policy XML; its <validate-jwt> is the config.')
 param jwtgateApimPolicyFile string = ''
 
+@description('JWTGATE_LISTEN_HOST: Azure handler: interface to listen on (e.g. 0.0.0.0 as a standalone forward-auth service in a container). Empty: 127.0.0.1.')
+param jwtgateListenHost string = ''
+// END settings parameters
+
 var jwtgateSettings = [
+  // BEGIN settings app-settings (go -C infra/check run ./cmd/syncsettings)
   { name: 'JWTGATE_OPENID_CONFIG', value: jwtgateOpenidConfig }
   { name: 'JWTGATE_JWKS_URL', value: jwtgateJwksUrl }
   { name: 'JWTGATE_ISSUERS', value: jwtgateIssuers }
@@ -186,6 +192,8 @@ var jwtgateSettings = [
   { name: 'JWTGATE_DECRYPTION_KEYS', value: jwtgateDecryptionKeys }
   { name: 'JWTGATE_POLICY_FILE', value: jwtgatePolicyFile }
   { name: 'JWTGATE_APIM_POLICY_FILE', value: jwtgateApimPolicyFile }
+  { name: 'JWTGATE_LISTEN_HOST', value: jwtgateListenHost }
+  // END settings app-settings
 ]
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jwtgate/jwtgate/infra/check/settings"
 	"github.com/jwtgate/jwtgate/shared/config"
 )
 
@@ -26,28 +27,11 @@ func settingNames(t *testing.T) []string {
 	return names
 }
 
-// samParam is the SAM parameter for a setting: JWTGATE_OPENID_CONFIG →
-// JwtgateOpenidConfig. bicepParam is the same in lower camel case.
-func samParam(setting string) string {
-	var b strings.Builder
-	for _, w := range strings.Split(strings.ToLower(setting), "_") {
-		if w != "" {
-			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
-		}
-	}
-	return b.String()
-}
-
-func bicepParam(setting string) string {
-	p := samParam(setting)
-	return strings.ToLower(p[:1]) + p[1:]
-}
-
-// secretSetting reports whether a setting carries key material, which the
-// templates must not echo (NoEcho, @secure()).
-func secretSetting(name string) bool {
-	return strings.Contains(name, "SECRET") || strings.Contains(name, "DECRYPTION")
-}
+var (
+	samParam      = settings.SAMParam
+	bicepParam    = settings.BicepParam
+	secretSetting = settings.Secret
+)
 
 func TestParameterNamesFollowTheSettingNames(t *testing.T) {
 	for _, tc := range []struct{ setting, sam, bicep string }{
@@ -61,5 +45,45 @@ func TestParameterNamesFollowTheSettingNames(t *testing.T) {
 		if got := bicepParam(tc.setting); got != tc.bicep {
 			t.Errorf("bicepParam(%s) = %s, want %s", tc.setting, got, tc.bicep)
 		}
+	}
+}
+
+func TestTemplatesHoldTheGeneratedSettingsBlocks(t *testing.T) {
+	for file, parts := range map[string]map[string]string{
+		samTemplate: {
+			"parameters":  settings.SAMParameters(config.Settings),
+			"environment": settings.SAMEnvironment(config.Settings),
+		},
+		bicepFile: {
+			"parameters":   settings.BicepParameters(config.Settings),
+			"app-settings": settings.BicepAppSettings(config.Settings),
+		},
+	} {
+		text := string(readRepoFile(t, file))
+		for part, body := range parts {
+			got, err := settings.Replace(text, part, body)
+			if err != nil {
+				t.Errorf("%s: %v", file, err)
+			} else if got != text {
+				t.Errorf("%s: the %s block is out of date with config.Settings; run: go -C infra/check run ./cmd/syncsettings", file, part)
+			}
+		}
+	}
+}
+
+func TestReplaceSwapsOnlyTheMarkedBlock(t *testing.T) {
+	in := "a\n# BEGIN settings p (x)\nold\n# END settings p\nb\n"
+	got, err := settings.Replace(in, "p", "new1\nnew2\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "a\n# BEGIN settings p (x)\nnew1\nnew2\n# END settings p\nb\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := settings.Replace("a\n# BEGIN settings p\nold\n", "p", ""); err == nil {
+		t.Error("an unterminated block was accepted")
+	}
+	if _, err := settings.Replace(in, "q", ""); err == nil {
+		t.Error("a missing block was accepted")
 	}
 }
