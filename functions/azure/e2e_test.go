@@ -554,6 +554,9 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	if code := p.waitExit(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM", code)
 	}
+	if !strings.Contains(p.logs(), `"msg":"stopped"`) || !strings.Contains(p.logs(), `"stats":{`) {
+		t.Errorf("no final stats record after a graceful stop")
+	}
 }
 
 func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {

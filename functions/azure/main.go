@@ -123,6 +123,8 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) e
 		}
 		g.ready(customhandler.New(b.c, b.c.Config(), logger))
 		logger.Info("ready", slog.String("addr", ln.Addr().String()))
+		// The counters of the whole run, once, when it stops.
+		defer func() { logger.Info("stopped", slog.Any("stats", b.c.Stats())) }()
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
