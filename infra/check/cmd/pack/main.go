@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/jwtgate/jwtgate/infra/check/ziputil"
@@ -73,6 +74,22 @@ func run(out string, exec []string, args []string) error {
 	if err := os.Rename(out+".tmp", out); err != nil {
 		return err
 	}
-	fmt.Printf("%-28s %9d bytes\n", out, len(zipped))
+	fmt.Printf("%-28s %9d bytes\n", display(out), len(zipped))
 	return nil
+}
+
+// display names out relative to the working directory when it is below it.
+func display(out string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return out
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return out
+	}
+	if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return abs
 }
