@@ -121,7 +121,7 @@ func answer(p parsed, d decision.Decision, cfg *config.Config) (resp any, status
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: allowed, Context: ctx}, status, nil
 	}
 
-	pol := policyFor(p.arn, d, routeRules(cfg))
+	pol := policyFor(p.arn, d)
 	status = statusFor(pol, p.arn.full)
 	if d.Outcome == decision.Forbidden && status == 200 {
 		// Unreachable by construction; never let a forbidden call through.
@@ -147,11 +147,4 @@ func httpAPIMode(cfg *config.Config) string {
 		return "iam"
 	}
 	return "simple"
-}
-
-func routeRules(cfg *config.Config) []config.RouteRule {
-	if cfg == nil {
-		return nil
-	}
-	return cfg.Routes
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 )
 
@@ -78,30 +77,37 @@ func (a arn) exact() string {
 	return a.full
 }
 
-// grantResource turns a route grant into a resource when IAM can express
-// exactly the paths the rule covers: literal segments, optionally ending in
-// "/*" (the whole subtree). A "{param}" segment cannot be expressed, because
-// IAM's "*" also matches "/" and would cover deeper paths the rule does not.
-func (a arn) grantResource(g decision.RouteGrant) (string, bool) {
+// grantMethods are the methods a "*" rule is expanded to: IAM's "*" in the
+// method position would also match across "/" into the path.
+var grantMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// grantResources turns a route grant into resources when IAM can express
+// exactly the calls the rule covers, which is only for a literal path. A
+// "{param}" segment or a "/*" suffix cannot be expressed: IAM's "*" also
+// matches "/", so it would cover deeper paths, and paths the core refuses
+// as ambiguous (dot segments, encoded slashes) that a backend may
+// normalise onto another route. Such rules are granted per call instead.
+func (a arn) grantResources(g decision.RouteGrant) []string {
 	m := strings.ToUpper(g.Method)
-	if m == "" {
-		m = "*"
-	}
-	if m != "*" && !isToken(m) {
-		return "", false
-	}
 	p := g.Path
-	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "{}?") {
-		return "", false
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "{}*?") {
+		return nil
 	}
-	if strings.Contains(strings.TrimSuffix(p, "/*"), "*") {
-		return "", false
+	methods := []string{m}
+	if m == "" || m == "*" || m == "ANY" {
+		methods = grantMethods
+	} else if !isToken(m) {
+		return nil
 	}
-	r := a.prefix + "/" + m + p
-	if len(r) > MaxResourceChars {
-		return "", false
+	var out []string
+	for _, m := range methods {
+		r := a.prefix + "/" + m + p
+		if len(r) > MaxResourceChars {
+			return nil
+		}
+		out = append(out, r)
 	}
-	return r, true
+	return out
 }
 
 func isToken(s string) bool {
@@ -116,12 +122,12 @@ func isToken(s string) bool {
 // ruleGlob is a route rule written as an IAM-style glob relative to the
 // stage ("GET/orders/*"). "{param}" becomes "*", which over-approximates the
 // rule; that is what an overlap check needs.
-func ruleGlob(method, path string) string {
-	m := strings.ToUpper(method)
-	if m == "" {
+func ruleGlob(g decision.RouteGrant) string {
+	m := strings.ToUpper(g.Method)
+	if m == "" || m == "ANY" {
 		m = "*"
 	}
-	segs := strings.Split(path, "/")
+	segs := strings.Split(g.Path, "/")
 	for i, s := range segs {
 		if strings.ContainsAny(s, "{}") {
 			segs[i] = "*"
@@ -131,42 +137,33 @@ func ruleGlob(method, path string) string {
 }
 
 // routeResources are the resources for the grants that are safe to list:
-// expressible exactly, and not overlapping any configured rule the token
-// does not satisfy (such a rule could cover some of the same calls with
-// requirements this token fails). Without the configured rules nothing is
-// known to be safe, so nothing is listed.
-func routeResources(a arn, grants []decision.RouteGrant, rules []config.RouteRule) []string {
-	if len(rules) == 0 {
-		return nil
-	}
-	granted := map[[2]string]bool{}
-	for _, g := range grants {
-		granted[[2]string{strings.ToUpper(g.Method), g.Path}] = true
-	}
-	var others []string
-	for _, r := range rules {
-		if !granted[[2]string{strings.ToUpper(r.Method), r.Path}] {
-			others = append(others, ruleGlob(r.Method, r.Path))
-		}
+// expressible exactly, and not overlapping any rule the token does not
+// satisfy (such a rule could match some of the same calls first, with
+// requirements this token fails).
+func routeResources(a arn, d decision.Decision) []string {
+	var denied []string
+	for _, g := range d.DeniedRoutes {
+		denied = append(denied, ruleGlob(g))
 	}
 	var out []string
 	seen := map[string]bool{}
-	for _, g := range grants {
-		r, ok := a.grantResource(g)
-		if !ok || seen[r] {
-			continue
-		}
-		rel := strings.TrimPrefix(r, a.prefix+"/")
-		overlaps := false
-		for _, o := range others {
-			if globsOverlap(rel, o) {
-				overlaps = true
-				break
+	for _, g := range d.Routes {
+		for _, r := range a.grantResources(g) {
+			if seen[r] {
+				continue
 			}
-		}
-		if !overlaps {
-			seen[r] = true
-			out = append(out, r)
+			rel := strings.TrimPrefix(r, a.prefix+"/")
+			overlaps := false
+			for _, o := range denied {
+				if globsOverlap(rel, o) {
+					overlaps = true
+					break
+				}
+			}
+			if !overlaps {
+				seen[r] = true
+				out = append(out, r)
+			}
 		}
 	}
 	return out
@@ -204,26 +201,28 @@ func policy(effect string, resources []string) events.APIGatewayCustomAuthorizer
 // Gateway's authorizer cache (a cached policy is reused for every route of
 // the API until the TTL ends):
 //
-//   - No route rules: the decision does not depend on the route, so allow
-//     or deny the whole stage ("…/stage/*/*").
-//   - Route rules, allow: the routes this token satisfies (where IAM can
-//     express them exactly) plus exactly this call. Other routes get 403
-//     from the cached policy until it expires: a false 403, never a false
-//     allow.
-//   - Route rules, forbidden: an Allow for the routes the token satisfies,
-//     never covering this call (so API Gateway answers 403 here), or a Deny
-//     of the whole stage when there is nothing to allow.
+//   - The decision does not depend on the route (no route rules, or the
+//     token satisfies every rule and the top-level requirements): allow or
+//     deny the whole stage ("…/stage/*/*").
+//   - Route rules, allow: the literal routes this token satisfies plus
+//     exactly this call. Other routes get 403 from the cached policy until
+//     it expires: a false 403, never a false allow.
+//   - Route rules, forbidden: an Allow for the literal routes the token
+//     satisfies, never covering this call (so API Gateway answers 403
+//     here), or a Deny of the whole stage when there is nothing to allow.
 //   - Anything over the limits is narrowed to exactly this call, and when
 //     even that cannot be expressed, the whole stage is denied.
-func policyFor(a arn, d decision.Decision, rules []config.RouteRule) events.APIGatewayCustomAuthorizerPolicy {
+func policyFor(a arn, d decision.Decision) events.APIGatewayCustomAuthorizerPolicy {
 	deny := policy("Deny", []string{a.wholeAPI()})
-	if !d.RoutesConfigured {
+	if !d.RoutesConfigured || (len(d.DeniedRoutes) == 0 && d.DefaultsSatisfied) {
 		if d.Allowed() {
 			return policy("Allow", []string{a.wholeAPI()})
 		}
-		return deny
+		if !d.RoutesConfigured {
+			return deny
+		}
 	}
-	grants := routeResources(a, d.Routes, rules)
+	grants := routeResources(a, d)
 	if d.Allowed() {
 		res := grants
 		covered := false
