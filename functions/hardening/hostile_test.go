@@ -112,7 +112,9 @@ func attacksFor(t testing.TB, evil, evilEC *SigningKey, jku string) []attack {
 	add := func(name string, reason decision.Reason, tok func(testing.TB, *fixture) string) {
 		list = append(list, attack{name: name, tok: tok, reason: reason})
 	}
-	str := func(s string) func(testing.TB, *fixture) string { return func(testing.TB, *fixture) string { return s } }
+	str := func(s string) func(testing.TB, *fixture) string {
+		return func(testing.TB, *fixture) string { return s }
+	}
 
 	// alg none, in every spelling, with and without a kid and a signature.
 	for _, alg := range []string{"none", "None", "NONE", "nOnE", "none ", " none", "none\x00"} {
@@ -184,10 +186,10 @@ func attacksFor(t testing.TB, evil, evilEC *SigningKey, jku string) []attack {
 	ecHeader := Header("ES256", "ec1")
 	n := elliptic.P256().Params().N
 	for name, sig := range map[string][]byte{
-		"r=s=0":   make([]byte, 64),
-		"r=s=n":   append(n.FillBytes(make([]byte, 32)), n.FillBytes(make([]byte, 32))...),
-		"r=s=1":   append(big.NewInt(1).FillBytes(make([]byte, 32)), big.NewInt(1).FillBytes(make([]byte, 32))...),
-		"63 byte": make([]byte, 63),
+		"r=s=0":     make([]byte, 64),
+		"r=s=n":     append(n.FillBytes(make([]byte, 32)), n.FillBytes(make([]byte, 32))...),
+		"r=s=1":     append(big.NewInt(1).FillBytes(make([]byte, 32)), big.NewInt(1).FillBytes(make([]byte, 32))...),
+		"63 byte":   make([]byte, 63),
 		"empty-ish": {0},
 	} {
 		add("ES256 "+name, decision.SignatureInvalid, func(_ testing.TB, f *fixture) string {
