@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
+	"github.com/jwtgate/jwtgate/functions/lambda/authorizer"
+	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/core"
 	"github.com/jwtgate/jwtgate/shared/decision"
 )
@@ -82,7 +84,7 @@ func (r *recorder) take() *decision.Decision {
 // core built from ordinary configuration.
 type inProcess struct {
 	rec    *recorder
-	lambda lambdaAdapter
+	lambda *authorizer.Authorizer
 	azure  http.Handler
 }
 
@@ -91,16 +93,18 @@ func newInProcess(ctx context.Context, getenv func(string) string, logger *slog.
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	rec := &recorder{inner: c}
-	la, err := newLambdaAdapter(rec, c.Config(), logger)
-	if err != nil {
-		return nil, err
-	}
+	return newAdapters(c, c.Config(), logger), nil
+}
+
+// newAdapters wraps a core in both platforms' adapter libraries, exactly as
+// their main packages do.
+func newAdapters(d core.Decider, cfg *config.Config, logger *slog.Logger) *inProcess {
+	rec := &recorder{inner: d}
 	return &inProcess{
 		rec:    rec,
-		lambda: la,
-		azure:  customhandler.New(rec, c.Config(), logger),
-	}, nil
+		lambda: authorizer.New(rec, cfg, logger),
+		azure:  customhandler.New(rec, cfg, logger),
+	}
 }
 
 func (p *inProcess) Close() {}
@@ -115,6 +119,7 @@ func (p *inProcess) Run(ctx context.Context, ev eventFile) outcome {
 		o.Latency = time.Since(start)
 		o.Shape, o.Status = r.Shape, r.Status
 		o.Outcome, o.Reason = r.Decision.Outcome.String(), string(r.Decision.Reason)
+		return o // the Result carries the decision, including the adapter's own refusals
 	case KindAzureProxy:
 		req, err := parseHTTPRequest(ev.Body)
 		if err != nil {
@@ -140,7 +145,8 @@ func (p *inProcess) Run(ctx context.Context, ev eventFile) outcome {
 		o.Err = fmt.Errorf("unknown event kind %q", ev.Kind)
 		return o
 	}
-	// The decision the core took is the authority for outcome and reason.
+	// The decision the core took is the authority for outcome and reason
+	// (the handler's own refusals, e.g. a malformed payload, have none).
 	if d := p.rec.take(); d != nil {
 		o.Outcome, o.Reason = d.Outcome.String(), string(d.Reason)
 	}
