@@ -1,0 +1,390 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/jwtgate/jwtgate/shared/devissuer"
+)
+
+// The end-to-end test builds the real bootstrap and runs it under the AWS
+// Lambda Runtime Interface Emulator, whose path is in JWTGATE_RIE (`make
+// test` installs it into ./bin and sets it). Invocations are sent one at a
+// time: the emulator does not support concurrent invokes.
+
+const e2eARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders/42"
+
+func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
+	rie := os.Getenv("JWTGATE_RIE")
+	if rie == "" {
+		t.Skip("JWTGATE_RIE is not set: run `make test` (or `make tools` and set JWTGATE_RIE=$PWD/bin/aws-lambda-rie)")
+	}
+	if _, err := os.Stat(rie); err != nil {
+		t.Skipf("JWTGATE_RIE=%s: %v", rie, err)
+	}
+	bootstrap := buildBootstrap(t)
+
+	iss, err := devissuer.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = iss.Close() })
+	fn := startFunction(t, rie, bootstrap, map[string]string{
+		"JWTGATE_OPENID_CONFIG":   iss.DiscoveryURL(),
+		"JWTGATE_AUDIENCES":       "api://orders",
+		"JWTGATE_REQUIRED_SCOPES": "orders:read",
+	})
+
+	now := time.Now()
+	mint := func(claims map[string]any) string {
+		t.Helper()
+		base := map[string]any{"sub": "user-1", "aud": "api://orders", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "client_id": "app-7"}
+		for k, v := range claims {
+			base[k] = v
+		}
+		tok, err := iss.Mint(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	good := mint(map[string]any{"scope": "orders:read"})
+	expired := mint(map[string]any{"scope": "orders:read", "exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()})
+	noScope := mint(map[string]any{"scope": "profile"})
+
+	// Warm cache: the first invoke (after the init warm-up) leaves the keys
+	// cached; later invokes, even with a new token, fetch nothing.
+	first := fn.invoke(t, shapeEvent("rest_token", good))
+	if first.ErrorMessage != "" {
+		t.Fatalf("first invoke failed: %+v", first)
+	}
+	jwks, disc := iss.JWKSRequests(), iss.DiscoveryRequests()
+	if jwks == 0 {
+		t.Fatalf("no JWKS request after the first invoke")
+	}
+	other := mint(map[string]any{"scope": "orders:read", "sub": "user-2"})
+	if r := fn.invoke(t, shapeEvent("rest_token", other)); r.principal() != "user-2" {
+		t.Fatalf("second invoke: %+v", r)
+	}
+	if iss.JWKSRequests() != jwks || iss.DiscoveryRequests() != disc {
+		t.Fatalf("warm invoke fetched keys: JWKS %d→%d, discovery %d→%d", jwks, iss.JWKSRequests(), disc, iss.DiscoveryRequests())
+	}
+
+	for _, shape := range []string{"rest_token", "rest_request", "http_v1", "http_v2"} {
+		t.Run(shape+"/allow", func(t *testing.T) {
+			r := fn.invoke(t, shapeEvent(shape, good))
+			if shape == "http_v2" {
+				if r.ErrorMessage != "" || r.IsAuthorized == nil || !*r.IsAuthorized || r.Context["sub"] != "user-1" || r.Context["client_id"] != "app-7" {
+					t.Fatalf("answer: %+v", r)
+				}
+				return
+			}
+			r.wantPolicy(t, "Allow", "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*")
+			if r.principal() != "user-1" || r.Context["scope"] != "orders:read" {
+				t.Fatalf("principal %q context %v", r.principal(), r.Context)
+			}
+		})
+		t.Run(shape+"/expired token is 401", func(t *testing.T) {
+			r := fn.invoke(t, shapeEvent(shape, expired))
+			if r.ErrorMessage != "Unauthorized" {
+				t.Fatalf("answer: %+v", r)
+			}
+		})
+		t.Run(shape+"/missing token is 401", func(t *testing.T) {
+			if r := fn.invoke(t, shapeEvent(shape, "")); r.ErrorMessage != "Unauthorized" {
+				t.Fatalf("answer: %+v", r)
+			}
+		})
+		t.Run(shape+"/missing scope is 403", func(t *testing.T) {
+			r := fn.invoke(t, shapeEvent(shape, noScope))
+			if shape == "http_v2" {
+				if r.ErrorMessage != "" || r.IsAuthorized == nil || *r.IsAuthorized {
+					t.Fatalf("answer: %+v", r)
+				}
+				return
+			}
+			r.wantPolicy(t, "Deny", "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*")
+		})
+	}
+	t.Run("malformed event is 401", func(t *testing.T) {
+		if r := fn.invoke(t, []byte(`{"type":"SOMETHING"}`)); r.ErrorMessage != "Unauthorized" {
+			t.Fatalf("answer: %+v", r)
+		}
+	})
+	if iss.JWKSRequests() != jwks {
+		t.Errorf("JWKS fetched again during warm invokes: %d → %d", jwks, iss.JWKSRequests())
+	}
+	logs := fn.output()
+	if strings.Contains(logs, good) || strings.Contains(logs, strings.Split(good, ".")[2]) {
+		t.Errorf("a token appears in the function output")
+	}
+	for _, want := range []string{`"platform":"aws-lambda"`, `"reason":"scope_missing"`, `"reason":"token_expired"`, `"Namespace":"jwtgate"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("function output lacks %s", want)
+		}
+	}
+}
+
+func TestBootstrapKeysUnavailable(t *testing.T) {
+	rie := os.Getenv("JWTGATE_RIE")
+	if rie == "" {
+		t.Skip("JWTGATE_RIE is not set: run `make test`")
+	}
+	bootstrap := buildBootstrap(t)
+	iss, err := devissuer.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = iss.Close() })
+	iss.SetDown(true) // down from the start: nothing was ever cached
+	tok, err := iss.Mint(map[string]any{"sub": "user-1", "aud": "api://orders", "exp": time.Now().Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := startFunction(t, rie, bootstrap, map[string]string{
+		"JWTGATE_OPENID_CONFIG":  iss.DiscoveryURL(),
+		"JWTGATE_ISSUERS":        iss.Issuer(),
+		"JWTGATE_AUDIENCES":      "api://orders",
+		"JWTGATE_HTTP_TIMEOUT":   "1s",
+		"JWTGATE_WARMUP_TIMEOUT": "1s",
+	})
+	for _, shape := range []string{"rest_token", "rest_request", "http_v1", "http_v2"} {
+		t.Run(shape, func(t *testing.T) {
+			r := fn.invoke(t, shapeEvent(shape, tok))
+			if r.ErrorMessage != "keys unavailable" {
+				t.Fatalf("answer: %+v", r)
+			}
+		})
+	}
+}
+
+func TestBootstrapConfigErrorFailsInit(t *testing.T) {
+	rie := os.Getenv("JWTGATE_RIE")
+	if rie == "" {
+		t.Skip("JWTGATE_RIE is not set: run `make test`")
+	}
+	bootstrap := buildBootstrap(t)
+	// No JWTGATE_AUDIENCES: the configuration is refused.
+	fn := startFunction(t, rie, bootstrap, map[string]string{"JWTGATE_OPENID_CONFIG": "http://127.0.0.1:1/.well-known/openid-configuration"})
+	// Lambda reports the failed init as Runtime.ExitError; the emulator
+	// answers 502 with no body. Either way it is no answer API Gateway could
+	// read as an allow.
+	status, body := fn.invokeRaw(t, shapeEvent("rest_token", "Bearer x.y.z"))
+	if status == http.StatusOK || strings.Contains(string(body), "policyDocument") || strings.Contains(string(body), "isAuthorized") {
+		t.Fatalf("answer %d %s", status, body)
+	}
+	if logs := fn.output(); !strings.Contains(logs, "JWTGATE_AUDIENCES") || !strings.Contains(logs, "configuration error") {
+		t.Fatalf("function output does not name the setting:\n%s", logs)
+	}
+}
+
+// shapeEvent builds an authorizer event of the given shape carrying token
+// as a bearer token (no token when empty).
+func shapeEvent(shape, token string) []byte {
+	bearer := ""
+	if token != "" {
+		bearer = "Bearer " + token
+	}
+	var v any
+	switch shape {
+	case "rest_token":
+		v = events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: bearer, MethodArn: e2eARN}
+	case "rest_request":
+		ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{Type: "REQUEST", MethodArn: e2eARN, Path: "/orders/42", HTTPMethod: "GET",
+			Headers: map[string]string{"Accept": "*/*"}, MultiValueHeaders: map[string][]string{"Accept": {"*/*"}}}
+		if bearer != "" {
+			ev.Headers["Authorization"] = bearer
+			ev.MultiValueHeaders["Authorization"] = []string{bearer}
+		}
+		v = ev
+	case "http_v1":
+		ev := events.APIGatewayV2CustomAuthorizerV1Request{Version: "1.0", Type: "REQUEST", MethodArn: e2eARN, IdentitySource: bearer,
+			Path: "/orders/42", HTTPMethod: "GET", Headers: map[string]string{"accept": "*/*"}}
+		if bearer != "" {
+			ev.Headers["authorization"] = bearer
+		}
+		v = ev
+	case "http_v2":
+		ev := events.APIGatewayV2CustomAuthorizerV2Request{Version: "2.0", Type: "REQUEST", RouteArn: e2eARN, RouteKey: "GET /orders/{id}",
+			RawPath: "/prod/orders/42", Headers: map[string]string{"accept": "*/*"}}
+		ev.RequestContext.Stage = "prod"
+		ev.RequestContext.HTTP.Method = "GET"
+		ev.RequestContext.HTTP.Path = "/prod/orders/42"
+		if bearer != "" {
+			ev.Headers["authorization"] = bearer
+			ev.IdentitySource = []string{bearer}
+		}
+		v = ev
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// answer is any of the function's answers as the emulator returns them.
+type answer struct {
+	ErrorMessage   string `json:"errorMessage"`
+	ErrorType      string `json:"errorType"`
+	PrincipalID    string `json:"principalId"`
+	PolicyDocument *struct {
+		Version   string
+		Statement []struct {
+			Action, Resource []string
+			Effect           string
+		}
+	} `json:"policyDocument"`
+	IsAuthorized *bool          `json:"isAuthorized"`
+	Context      map[string]any `json:"context"`
+}
+
+func (a answer) principal() string { return a.PrincipalID }
+
+func (a answer) wantPolicy(t *testing.T, effect, resource string) {
+	t.Helper()
+	if a.ErrorMessage != "" || a.PolicyDocument == nil || len(a.PolicyDocument.Statement) != 1 {
+		t.Fatalf("answer: %+v", a)
+	}
+	s := a.PolicyDocument.Statement[0]
+	if s.Effect != effect || len(s.Resource) != 1 || s.Resource[0] != resource || len(s.Action) != 1 || s.Action[0] != "execute-api:Invoke" {
+		t.Fatalf("statement: %+v", s)
+	}
+}
+
+// buildBootstrap builds this package as the Lambda would run it.
+func buildBootstrap(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return out
+}
+
+// function is a bootstrap running under the emulator.
+type function struct {
+	url string
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (f *function) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.buf.Write(p)
+}
+
+func (f *function) output() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.buf.String()
+}
+
+// startFunction runs bootstrap under the emulator on free loopback ports
+// with exactly env as its JWTGATE_ settings, and waits until the emulator
+// accepts connections.
+func startFunction(t *testing.T, rie, bootstrap string, env map[string]string) *function {
+	t.Helper()
+	apiAddr, rieAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(rie, "--log-level", "error", "--runtime-api-address", apiAddr, "--runtime-interface-emulator-address", rieAddr, bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "JWTGATE_") && !strings.HasPrefix(kv, "AWS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	f := &function{url: "http://" + rieAddr + "/2015-03-31/functions/function/invocations"}
+	cmd.Stdout, cmd.Stderr = f, f
+	// Its own process group, so cleanup ends the emulator and the bootstrap.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the emulator: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("function output:\n%s", f.output())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := net.DialTimeout("tcp", rieAddr, time.Second)
+		if err == nil {
+			_ = c.Close()
+			return f
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("emulator not listening on %s: %v\n%s", rieAddr, err, f.output())
+		}
+		<-tick.C
+	}
+}
+
+// invoke sends one event and decodes the answer (errors come back as 200
+// with errorMessage).
+func (f *function) invoke(t *testing.T, event []byte) answer {
+	t.Helper()
+	status, body := f.invokeRaw(t, event)
+	var a answer
+	if err := json.Unmarshal(body, &a); err != nil {
+		t.Fatalf("answer %q (status %d): %v", body, status, err)
+	}
+	if a.ErrorMessage == "" && a.PolicyDocument == nil && a.IsAuthorized == nil {
+		t.Fatalf("unexpected answer %s", body)
+	}
+	return a
+}
+
+// invokeRaw sends one event and returns the emulator's status and body.
+func (f *function) invokeRaw(t *testing.T, event []byte) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(event))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, f.output())
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr())
+}
