@@ -227,6 +227,9 @@ func printTable(w io.Writer, results []outcome, via string) int {
 	}
 	_ = tw.Flush()
 	verdict := "every expectation met"
+	if checked == 0 {
+		verdict = "no expectations to check"
+	}
 	if failed > 0 {
 		verdict = fmt.Sprintf("%d NOT as expected", failed)
 	}
