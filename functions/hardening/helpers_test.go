@@ -117,9 +117,19 @@ func testKeys(t testing.TB) (rsa1, ec1, evilRSA, evilEC1 *SigningKey) {
 // api://orders) plus extra variables.
 func newFixture(t testing.TB, extra map[string]string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, extra, nil)
+}
+
+// newFixtureWith is newFixture with a hook that adjusts the issuer before
+// the core is built (and warmed), and extra core options.
+func newFixtureWith(t testing.TB, extra map[string]string, setup func(*FaultIssuer), copts ...core.Option) *fixture {
+	t.Helper()
 	rsa1, ec1, _, _ := testKeys(t)
 	iss := StartFaultIssuer(rsa1, ec1)
 	t.Cleanup(iss.Close)
+	if setup != nil {
+		setup(iss)
+	}
 	f := &fixture{iss: iss, rsa: rsa1, ec: ec1, clock: newClock(), logs: &syncBuffer{}}
 	vars := map[string]string{
 		"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(),
@@ -134,7 +144,8 @@ func newFixture(t testing.TB, extra map[string]string) *fixture {
 		t.Fatalf("config: %v", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := core.New(context.Background(), cfg, core.WithClock(f.clock.Now), core.WithLogger(logger))
+	copts = append([]core.Option{core.WithClock(f.clock.Now), core.WithLogger(logger)}, copts...)
+	c, err := core.New(context.Background(), cfg, copts...)
 	if err != nil {
 		t.Fatalf("core: %v", err)
 	}
