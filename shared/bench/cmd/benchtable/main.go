@@ -29,6 +29,7 @@ var peers = []string{"jwx", "golang-jwt", "go-jose"}
 // sample is one benchmark result line.
 type sample struct {
 	ns, bytes, allocs float64
+	metrics           map[string]float64 // b.ReportMetric units, e.g. "jwtgate/floor"
 }
 
 // series is every run of one benchmark (same name and GOMAXPROCS).
@@ -105,6 +106,11 @@ func parse(r io.Reader) ([]*series, bool, error) {
 				s.bytes = v
 			case "allocs/op":
 				s.allocs = v
+			default:
+				if s.metrics == nil {
+					s.metrics = map[string]float64{}
+				}
+				s.metrics[f[i+1]] = v
 			}
 		}
 		if !ok {
@@ -118,7 +124,7 @@ func parse(r io.Reader) ([]*series, bool, error) {
 			if len(parts) >= 3 {
 				se.alg, se.name = parts[1], strings.Join(parts[2:], "/")
 			} else if len(parts) == 2 {
-				se.name = parts[1]
+				se.alg = parts[1]
 			}
 			index[key] = se
 			out = append(out, se)
@@ -177,7 +183,9 @@ func writeTables(w io.Writer, all []*series, stat string) {
 				procs[s.procs] = true
 			}
 		}
-		if len(procs) > 1 {
+		if len(in[0].runs[0].metrics) > 0 {
+			writePaired(w, g, in)
+		} else if len(procs) > 1 {
 			writeScaling(w, g, in, stat)
 		} else {
 			writeComparison(w, g, in, stat)
@@ -259,6 +267,35 @@ func verdict(s *series, ref map[string]*series, stat string) string {
 		parts = append(parts, "not faster than "+strings.Join(slower, ", "))
 	}
 	return s.alg + ": " + strings.Join(parts, "; ")
+}
+
+// writePaired prints the ratios a paired benchmark reported (median of
+// the runs), one row per algorithm.
+func writePaired(w io.Writer, group string, in []*series) {
+	cols := []string{"jwtgate/floor"}
+	for _, p := range peers {
+		cols = append(cols, "jwtgate/"+p)
+	}
+	fmt.Fprintf(w, "\n### %s: jwtgate (uncached) time ÷ each, measured in the same iterations (median of %d run(s))\n\n| alg |", group, len(in[0].runs))
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s |", c)
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range cols {
+		fmt.Fprint(w, "--:|")
+	}
+	fmt.Fprintln(w)
+	for _, s := range in {
+		fmt.Fprintf(w, "| %s |", s.alg)
+		for _, c := range cols {
+			if _, ok := s.runs[0].metrics[c]; !ok {
+				fmt.Fprint(w, " — |")
+				continue
+			}
+			fmt.Fprintf(w, " %.2f |", s.pick("median", func(x sample) float64 { return x.metrics[c] }))
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // writeScaling prints, for each case, ns/op at each GOMAXPROCS and the
