@@ -71,7 +71,9 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 // fixture is one core with both adapters in front of it, all logging into
 // one buffer.
 type fixture struct {
-	iss   *FaultIssuer
+	iss    *FaultIssuer
+	issuer string       // the iss of valid tokens
+	dec    core.Decider // what the "core" channel asks (the core unless a test swaps it)
 	rsa   *SigningKey
 	ec    *SigningKey
 	clock *clock
@@ -130,7 +132,7 @@ func newFixtureWith(t testing.TB, extra map[string]string, setup func(*FaultIssu
 	if setup != nil {
 		setup(iss)
 	}
-	f := &fixture{iss: iss, rsa: rsa1, ec: ec1, clock: newClock(), logs: &syncBuffer{}}
+	f := &fixture{iss: iss, issuer: iss.URL(), rsa: rsa1, ec: ec1, clock: newClock(), logs: &syncBuffer{}}
 	vars := map[string]string{
 		"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(),
 		"JWTGATE_AUDIENCES":     testAudience,
@@ -139,20 +141,7 @@ func newFixtureWith(t testing.TB, extra map[string]string, setup func(*FaultIssu
 	for k, v := range extra {
 		vars[k] = strings.ReplaceAll(v, "{ISS}", iss.URL())
 	}
-	cfg, err := config.FromEnv(env(vars))
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	logger := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	copts = append([]core.Option{core.WithClock(f.clock.Now), core.WithLogger(logger)}, copts...)
-	c, err := core.New(context.Background(), cfg, copts...)
-	if err != nil {
-		t.Fatalf("core: %v", err)
-	}
-	f.cfg, f.core = cfg, c
-	f.azure = customhandler.New(c, cfg, logger)
-	f.lam = authorizer.New(c, cfg, logger)
-	return f
+	return buildFixture(t, vars, f, copts...)
 }
 
 // claims returns valid claims for the fixture's issuer, with overrides (a
@@ -160,7 +149,7 @@ func newFixtureWith(t testing.TB, extra map[string]string, setup func(*FaultIssu
 func (f *fixture) claims(over map[string]any) map[string]any {
 	now := f.clock.Now()
 	c := map[string]any{
-		"iss": f.iss.URL(), "sub": "user-1", "aud": testAudience,
+		"iss": f.issuer, "sub": "user-1", "aud": testAudience,
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "scope": "read",
 	}
 	for k, v := range over {
@@ -208,7 +197,7 @@ func bearerHeader(tok string) http.Header { return http.Header{"Authorization": 
 
 var channels = []channel{
 	{"core", func(t testing.TB, f *fixture, tok string) answerSeen {
-		d := f.core.Decide(context.Background(), &decision.Request{Header: bearerHeader(tok), Method: testMethod, Path: testPath})
+		d := f.dec.Decide(context.Background(), &decision.Request{Header: bearerHeader(tok), Method: testMethod, Path: testPath})
 		return answerSeen{Outcome: d.Outcome, Reason: d.Reason, Status: d.Outcome.HTTPStatus(), Detail: d.Detail}
 	}},
 	{"azure-proxy", func(t testing.TB, f *fixture, tok string) answerSeen {
@@ -386,4 +375,42 @@ func leakCheck(s string, needles map[string]string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// staticIssuer is the issuer of the static-key fixture (never contacted).
+const staticIssuer = "https://issuer.example/"
+
+// newStaticFixture builds the core from static keys only (rsa1 and ec1 in
+// JWTGATE_JWKS): no network at all, for fuzzing.
+func newStaticFixture(t testing.TB, extra map[string]string) *fixture {
+	t.Helper()
+	rsa1, ec1, _, _ := testKeys(t)
+	vars := map[string]string{
+		"JWTGATE_JWKS":      string(MustJSON(map[string]any{"keys": []any{rsa1.JWK(), ec1.JWK()}})),
+		"JWTGATE_ISSUERS":   staticIssuer,
+		"JWTGATE_AUDIENCES": testAudience,
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return buildFixture(t, vars, &fixture{issuer: staticIssuer, rsa: rsa1, ec: ec1, clock: newClock(), logs: &syncBuffer{}})
+}
+
+// buildFixture builds the core and both adapters from vars into f.
+func buildFixture(t testing.TB, vars map[string]string, f *fixture, copts ...core.Option) *fixture {
+	t.Helper()
+	cfg, err := config.FromEnv(env(vars))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	copts = append([]core.Option{core.WithClock(f.clock.Now), core.WithLogger(logger)}, copts...)
+	c, err := core.New(context.Background(), cfg, copts...)
+	if err != nil {
+		t.Fatalf("core: %v", err)
+	}
+	f.cfg, f.core, f.dec = cfg, c, c
+	f.azure = customhandler.New(c, cfg, logger)
+	f.lam = authorizer.New(c, cfg, logger)
+	return f
 }

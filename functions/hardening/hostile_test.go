@@ -241,7 +241,7 @@ func attacksFor(t testing.TB, evil, evilEC *SigningKey, jku string) []attack {
 	add("token for another audience", decision.AudienceInvalid, signed(string(Header("RS256", "rsa1")), payloadWith("aud", `"api://billing"`)))
 	add("token naming another issuer", decision.IssuerInvalid, signed(string(Header("RS256", "rsa1")), payloadWith("iss", `"https://other.example.com/"`)))
 	add("issuer with a trailing slash added", decision.IssuerInvalid, func(t testing.TB, f *fixture) string {
-		return signed(string(Header("RS256", "rsa1")), payloadWith("iss", string(MustJSON(f.iss.URL()+"/"))))(t, f)
+		return signed(string(Header("RS256", "rsa1")), payloadWith("iss", string(MustJSON(f.issuer+"/"))))(t, f)
 	})
 
 	// Input that no encoder produces.
