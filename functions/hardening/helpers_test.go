@@ -74,14 +74,14 @@ type fixture struct {
 	iss    *FaultIssuer
 	issuer string       // the iss of valid tokens
 	dec    core.Decider // what the "core" channel asks (the core unless a test swaps it)
-	rsa   *SigningKey
-	ec    *SigningKey
-	clock *clock
-	cfg   *config.Config
-	core  *core.Core
-	azure http.Handler
-	lam   *authorizer.Authorizer
-	logs  *syncBuffer
+	rsa    *SigningKey
+	ec     *SigningKey
+	clock  *clock
+	cfg    *config.Config
+	core   *core.Core
+	azure  http.Handler
+	lam    *authorizer.Authorizer
+	logs   *syncBuffer
 }
 
 var (
