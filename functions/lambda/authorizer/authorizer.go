@@ -83,9 +83,10 @@ type Authorizer struct {
 }
 
 // New builds an Authorizer around a decider (the core, or a fake in tests).
-// cfg supplies the token header name for TOKEN events, the HTTP API answer
-// format, the route rules and the usage identifier claim; nil means the
-// defaults. logger receives one line per decision (nil: slog.Default()).
+// cfg supplies the token header name for TOKEN events, the token query
+// parameter (checked for duplicates), the HTTP API answer format and the
+// usage identifier claim; nil means the defaults. Route rules reach the
+// adapter through the Decision (Routes, DeniedRoutes, DefaultsSatisfied). logger receives one line per decision (nil: slog.Default()).
 func New(d core.Decider, cfg *config.Config, logger *slog.Logger, opts ...Option) *Authorizer {
 	if logger == nil {
 		logger = slog.Default()
