@@ -64,8 +64,10 @@ type oddKeys struct {
 	holds  func() bool
 }
 
-func (o *oddKeys) Lookup(context.Context, string, string, string) (*keys.Key, error) { return o.lookup() }
-func (o *oddKeys) Holds(string, *keys.Key) bool                                      { return o.holds() }
+func (o *oddKeys) Lookup(context.Context, string, string, string) (*keys.Key, error) {
+	return o.lookup()
+}
+func (o *oddKeys) Holds(string, *keys.Key) bool { return o.holds() }
 
 // panicky is a Decider that panics, or answers an outcome nobody knows.
 type panicky struct{ d *decision.Decision }
