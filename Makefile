@@ -13,7 +13,7 @@ BUILDFLAGS := -trimpath -ldflags='$(LDFLAGS)'
 
 export CGO_ENABLED := 0
 
-.PHONY: replay test vet unit fuzz idp tools bench package events clean infra
+.PHONY: replay test vet unit fuzz idp tools bench package events clean infra soak fuzz-long
 
 ## replay: sample events through the adapters against the embedded dev issuer
 replay:
@@ -50,6 +50,16 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
 	  done; \
 	done
+
+## soak: the Azure handler binary under sustained load (SOAK=5m; the 10 s
+## version runs in `make test`); prints requests, statuses, RSS and JWKS fetches
+SOAK      ?= 5m
+soak:
+	JWTGATE_SOAK_DURATION=$(SOAK) $(GO) test -count=1 -timeout 0 -run '^TestSustainedLoad$$' -v ./functions/hardening
+
+## fuzz-long: every fuzz target for FUZZTIME each (default 5m)
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=$(if $(filter 5s,$(FUZZTIME)),5m,$(FUZZTIME))
 
 ## package: dist/lambda-arm64.zip, dist/lambda-amd64.zip (bootstrap at the root) and
 ## dist/azure-function.zip (host.json, handler, function folders); reproducible:
