@@ -220,7 +220,7 @@ func (b *builder) apimSigningKey(k *xnode, label string) {
 		}
 		key.N, key.E = n, e
 	case k.text != "":
-		s, err := decodeBase64(k.text)
+		s, err := DecodeBase64(k.text)
 		if err != nil {
 			b.failf(label, "%v", err)
 			return
@@ -243,7 +243,7 @@ func (b *builder) apimDecryptionKey(k *xnode, label string) {
 		return
 	}
 	kid, _ := k.attr("id")
-	s, err := decodeBase64(k.text)
+	s, err := DecodeBase64(k.text)
 	if err != nil {
 		b.failf(label, "%v", err)
 		return

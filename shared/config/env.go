@@ -108,7 +108,7 @@ var envParsers = map[string]func(b *builder, name, v string){
 		}
 		for i, item := range items {
 			kid, val := cutKID(item)
-			secret, err := decodeBase64(val)
+			secret, err := DecodeBase64(val)
 			if err != nil {
 				b.failf(n, "secret %d: %v", i+1, err)
 				continue
@@ -136,7 +136,7 @@ var envParsers = map[string]func(b *builder, name, v string){
 				}
 				continue
 			}
-			secret, err := decodeBase64(val)
+			secret, err := DecodeBase64(val)
 			if err != nil {
 				b.failf(n, "key %d: %v", i+1, err)
 				continue

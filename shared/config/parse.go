@@ -16,7 +16,7 @@ import (
 )
 
 // decodeBase64 decodes standard or URL-safe base64, padded or not.
-func decodeBase64(s string) ([]byte, error) {
+func DecodeBase64(s string) ([]byte, error) {
 	s = strings.TrimRight(strings.TrimSpace(s), "=")
 	if s == "" {
 		return nil, errors.New("empty base64 value")

@@ -390,7 +390,7 @@ func (b *builder) policy(p *policyFile, at string) {
 		dk := DecryptionKey{KID: k.KID}
 		switch {
 		case k.Secret != "":
-			s, err := decodeBase64(k.Secret)
+			s, err := DecodeBase64(k.Secret)
 			if err != nil {
 				b.failf(label+".secret", "%v", err)
 				continue
@@ -446,7 +446,7 @@ func (b *builder) policyKey(at string, i int, k policyKey) {
 		b.addPEM("JWTGATE_PUBLIC_KEYS", label+".pem", k.PEM, tmpl)
 		return
 	case k.Secret != "":
-		s, err := decodeBase64(k.Secret)
+		s, err := DecodeBase64(k.Secret)
 		if err != nil {
 			b.failf(label+".secret", "%v", err)
 			return

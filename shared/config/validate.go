@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -155,10 +155,10 @@ func (v *validator) staticKey(c *Config, i int, k StaticKey, accepted map[string
 			v.fail(setting, "static key %d: secret is %d bytes; at least %d are required (RFC 7518 §3.2)", i+1, len(k.Secret), min)
 		}
 	default:
-		if _, err := decodeBase64(k.N); err != nil {
+		if _, err := DecodeBase64(k.N); err != nil {
 			v.fail(setting, "static key %d: n: %v", i+1, err)
 		}
-		if _, err := decodeBase64(k.E); err != nil {
+		if _, err := DecodeBase64(k.E); err != nil {
 			v.fail(setting, "static key %d: e: %v", i+1, err)
 		}
 	}
@@ -199,7 +199,7 @@ func checkFetchURL(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%q: https is required (plain http only for loopback hosts: localhost, 127.0.0.0/8, ::1)", raw)
@@ -207,12 +207,15 @@ func checkFetchURL(raw string) error {
 	return fmt.Errorf("%q: scheme %q is not https", raw, u.Scheme)
 }
 
-func isLoopback(host string) bool {
+// IsLoopbackHost reports whether host (a URL's Hostname, without brackets
+// or port) is localhost or a loopback address (127.0.0.0/8, ::1, also as an
+// IPv4-mapped IPv6 address). Only such hosts may be fetched over plain http.
+func IsLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 func (v *validator) acceptance(c *Config) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -34,7 +33,7 @@ func checkURL(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !config.IsLoopbackHost(u.Hostname()) {
 			return nil, errors.New("URL must use https (plain http only for loopback hosts)")
 		}
 	default:
@@ -47,15 +46,6 @@ func checkURL(raw string) (*url.URL, error) {
 		return nil, errors.New("URL must not have a fragment")
 	}
 	return u, nil
-}
-
-// isLoopback reports whether host is localhost or a loopback address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
 }
 
 // redact renders a URL for logs and errors without its query (which could

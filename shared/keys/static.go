@@ -3,7 +3,6 @@ package keys
 import (
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -149,13 +148,14 @@ func pemKeys(data []byte) ([]*Key, error) {
 }
 
 // rsaFromNE builds an RSA key from base64url modulus and exponent, as in an
-// APIM <key n="…" e="…"/>. Padding and the standard alphabet are tolerated.
+// APIM <key n="…" e="…"/>, read with config.DecodeBase64 (padding and the
+// standard alphabet are tolerated, mixed alphabets are not).
 func rsaFromNE(n64, e64 string) (*Key, error) {
-	n, err := decodeB64(n64)
+	n, err := config.DecodeBase64(n64)
 	if err != nil || len(n) == 0 {
 		return nil, errors.New("RSA n is not base64url")
 	}
-	e, err := decodeB64(e64)
+	e, err := config.DecodeBase64(e64)
 	if err != nil || len(e) == 0 || len(e) > 4 {
 		return nil, errors.New("RSA e is not a base64url number of at most 4 bytes")
 	}
@@ -164,12 +164,4 @@ func rsaFromNE(n64, e64 string) (*Key, error) {
 		ev = ev<<8 | int(b)
 	}
 	return publicKey(&rsa.PublicKey{N: new(big.Int).SetBytes(n), E: ev})
-}
-
-func decodeB64(s string) ([]byte, error) {
-	s = strings.TrimRight(strings.TrimSpace(s), "=")
-	if b, err := base64.RawURLEncoding.DecodeString(s); err == nil {
-		return b, nil
-	}
-	return base64.RawStdEncoding.DecodeString(s)
 }
