@@ -7,6 +7,7 @@ package keys
 import (
 	"crypto"
 	"errors"
+	"fmt"
 )
 
 // Key is one verification key, converted to a Go crypto key once per fetch.
@@ -37,6 +38,12 @@ var (
 	// ErrUnavailable: the issuer has no usable keys at all (never fetched
 	// successfully, or past the maximum staleness).
 	ErrUnavailable = errors.New("keys: no usable keys")
+	// ErrKeyMismatch: the issuer has a key with the token's kid, but it does
+	// not fit the token's alg (the JWK pins another alg, or the key type or
+	// curve does not suit it). It wraps ErrKeyUnknown, so callers that only
+	// know ErrKeyUnknown still refuse the token; test for ErrKeyMismatch
+	// first to report it as an algorithm mismatch.
+	ErrKeyMismatch = fmt.Errorf("%w: the key with this kid does not fit the algorithm", ErrKeyUnknown)
 )
 
 // Fits reports whether the key may verify a JWS signed with alg: the JWK's

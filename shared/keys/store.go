@@ -270,7 +270,8 @@ func (s *Store) candidates(iss string) (fixed, anyIss, disc []*source) {
 // An unknown kid causes at most one refetch per cooldown, shared by
 // concurrent callers; a known kid never does.
 //
-// Errors wrap ErrIssuerUnknown, ErrKeyUnknown or ErrUnavailable.
+// Errors wrap ErrIssuerUnknown, ErrKeyUnknown (ErrKeyMismatch when the kid
+// is known but its key does not fit alg) or ErrUnavailable.
 func (s *Store) Lookup(ctx context.Context, iss, kid, alg string) (*Key, error) {
 	fixed, anyIss, disc := s.candidates(iss)
 	if len(fixed)+len(anyIss)+len(disc) == 0 {
@@ -312,7 +313,7 @@ func (s *Store) Lookup(ctx context.Context, iss, kid, alg string) (*Key, error) 
 		// The kid exists but does not fit alg, or without a kid the choice
 		// is ambiguous: a refetch would not change that.
 		if known {
-			return nil, fmt.Errorf("%w: key %q does not fit alg %q", ErrKeyUnknown, clip(kid, 64), clip(alg, 16))
+			return nil, fmt.Errorf("%w: key %q, alg %q", ErrKeyMismatch, clip(kid, 64), clip(alg, 16))
 		}
 		return nil, fmt.Errorf("%w: %d keys fit alg %q and the token names no kid", ErrKeyUnknown, n, clip(alg, 16))
 	}

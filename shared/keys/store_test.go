@@ -181,10 +181,56 @@ func TestKnownKidNeverFetches(t *testing.T) {
 	}
 	// A known kid with an algorithm that does not fit it is refused without a fetch.
 	_, err := s.Lookup(bg, p.srv.URL, "k1", "RS256")
-	wantErr(t, err, ErrKeyUnknown)
+	wantErr(t, err, ErrKeyMismatch)
 	s.waitFetches()
 	if d, j := p.counts(); d != 1 || j != 1 {
 		t.Fatalf("discovery, JWKS requests = %d, %d; want 1, 1", d, j)
+	}
+}
+
+func TestKnownKidWithAnUnfitAlgorithmIsAMismatch(t *testing.T) {
+	secret := []byte(strings.Repeat("k", 64))
+	cfg := &config.Config{Issuers: []string{"i"}, StaticKeys: []config.StaticKey{
+		{JWKS: jwksJSON(t, newEC(t, "ec").jwk())},
+		{Secret: secret, KID: "hs"},
+		{Secret: secret[:32], KID: "hs32"},
+	}}
+	// Two unbound static sources for one issuer are allowed.
+	s, _ := newTestStore(t, cfg, nil)
+	for _, tc := range []struct {
+		name, kid, alg string
+		want           error // nil: found
+		mismatch       bool
+	}{
+		{"kid and alg fit", "ec", "ES256", nil, false},
+		{"EC kid used with RS256", "ec", "RS256", ErrKeyMismatch, true},
+		{"EC kid used with another curve", "ec", "ES384", ErrKeyMismatch, true},
+		{"JWK pins ES256, token says ES512", "ec", "ES512", ErrKeyMismatch, true},
+		{"secret kid used with an asymmetric alg", "hs", "RS256", ErrKeyMismatch, true},
+		{"64-byte secret kid used with HS512", "hs", "HS512", nil, false},
+		{"32-byte secret kid used with HS512", "hs32", "HS512", ErrKeyMismatch, true},
+		{"unknown kid", "nope", "ES256", ErrKeyUnknown, false},
+		{"no kid, no key fits", "", "PS256", ErrKeyUnknown, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := s.Lookup(bg, "i", tc.kid, tc.alg)
+			if tc.want == nil {
+				if err != nil || k == nil {
+					t.Fatalf("Lookup = %v, %v; want a key", k, err)
+				}
+				return
+			}
+			if k != nil {
+				t.Fatalf("Lookup returned a key for %s/%s", tc.kid, tc.alg)
+			}
+			wantErr(t, err, tc.want)
+			if !errors.Is(err, ErrKeyUnknown) {
+				t.Errorf("error %v does not wrap ErrKeyUnknown (callers that only know it must still refuse)", err)
+			}
+			if errors.Is(err, ErrKeyMismatch) != tc.mismatch {
+				t.Errorf("errors.Is(err, ErrKeyMismatch) = %v, want %v (err: %v)", !tc.mismatch, tc.mismatch, err)
+			}
+		})
 	}
 }
 
