@@ -426,6 +426,11 @@ func TestV2FallsBackToRouteKeyAndQueryParameters(t *testing.T) {
 
 // TestAWSSampleEvents runs the sample events shipped in aws-lambda-go's
 // module through the adapter.
+//
+// apigw-custom-auth-request.json is a console "Test" event whose methodArn
+// has the stage "*". An ARN with a wildcard stage would make the
+// whole-stage resource cover every stage, so it is refused as a malformed
+// event (401), never answered with a broader policy.
 func TestAWSSampleEvents(t *testing.T) {
 	dir := sampleEventsDir(t)
 	tests := []struct {
@@ -438,8 +443,7 @@ func TestAWSSampleEvents(t *testing.T) {
 		cookie string
 		whole  string
 	}{
-		{"apigw-custom-auth-request.json", ShapeRESTToken, "GET", "/", [2]string{"Authorization", "allow"}, [2]string{}, "",
-			"arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/*/*"},
+		{"apigw-custom-auth-request.json", ShapeUnknown, "", "", [2]string{}, [2]string{}, "", ""},
 		{"apigw-custom-auth-request-type-request.json", ShapeRESTRequest, "GET", "/request", [2]string{"Headerauth1", "headerValue1"}, [2]string{"QueryString1", "queryValue1"}, "",
 			"arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/test/*/*"},
 		{"apigw-v2-custom-authorizer-v1-request.json", ShapeHTTPv1, "GET", "/request", [2]string{"Headerauth1", "headerValue1"}, [2]string{"QueryString1", "queryValue1"}, "",
@@ -456,6 +460,12 @@ func TestAWSSampleEvents(t *testing.T) {
 			f := &fakeDecider{d: allowDecision()}
 			a := New(f, &config.Config{HTTPAPIResponse: "iam"}, quietLogger())
 			res := a.Evaluate(context.Background(), raw)
+			if tt.shape == ShapeUnknown {
+				if res.Shape != ShapeUnknown || res.Status != 401 || res.Decision.Reason != decision.EventMalformed || f.calls != 0 {
+					t.Fatalf("shape %q status %d reason %q calls %d", res.Shape, res.Status, res.Decision.Reason, f.calls)
+				}
+				return
+			}
 			if res.Shape != tt.shape || res.Status != 200 {
 				t.Fatalf("shape %q status %d (%v)", res.Shape, res.Status, res.Decision.Detail)
 			}

@@ -26,9 +26,14 @@ type arn struct {
 	path   string // "/orders/42", always starting with "/"
 }
 
-// parseARN checks and splits an execute-api ARN. The fields that name the
-// API (everything up to the stage) must not contain IAM wildcards, because
-// they end up in the policy's resources.
+// parseARN checks and splits an execute-api ARN. Every field the policy's
+// resources are built from (partition, region, account, API id, stage and
+// method) must be non-empty and free of IAM wildcards ('*', '?') and
+// spaces or control characters: a stage of "*" would turn the whole-stage
+// resource "API/STAGE/*/*" into an allow for every stage of the API. Such
+// an ARN is refused as malformed, never answered with a broader policy.
+// Only the path may hold '*' (a client can put one in a URL); exact then
+// refuses to use the ARN as a resource.
 func parseARN(s string) (arn, error) {
 	if s == "" {
 		return arn{}, malformed("empty method/route ARN")
@@ -41,8 +46,8 @@ func parseARN(s string) (arn, error) {
 		return arn{}, malformed("not an execute-api ARN")
 	}
 	for _, p := range parts[1:5] {
-		if p == "" || strings.ContainsAny(p, "*?/ ") {
-			return arn{}, malformed("execute-api ARN with an empty or wildcard field")
+		if !plainARNField(p) {
+			return arn{}, malformed("execute-api ARN with an empty or wildcard partition, region or account")
 		}
 	}
 	segs := strings.SplitN(parts[5], "/", 4)
@@ -50,8 +55,10 @@ func parseARN(s string) (arn, error) {
 		return arn{}, malformed("execute-api ARN without apiId/stage/method")
 	}
 	apiID, stage, method := segs[0], segs[1], segs[2]
-	if apiID == "" || strings.ContainsAny(apiID, "*?") || stage == "" || method == "" {
-		return arn{}, malformed("execute-api ARN with an empty or wildcard API id, stage or method")
+	for _, p := range segs[:3] {
+		if !plainARNField(p) {
+			return arn{}, malformed("execute-api ARN with an empty or wildcard API id, stage or method")
+		}
 	}
 	path := "/"
 	if len(segs) == 4 {
@@ -63,6 +70,20 @@ func parseARN(s string) (arn, error) {
 		method: method,
 		path:   path,
 	}, nil
+}
+
+// plainARNField reports whether an ARN field may go into a policy resource:
+// non-empty, no IAM wildcard, no '/', space or control character.
+func plainARNField(p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, c := range p {
+		if c == '*' || c == '?' || c == '/' || c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // wholeAPI is the resource covering every method and path of the API stage.
