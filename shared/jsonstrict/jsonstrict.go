@@ -299,6 +299,13 @@ func (p *parser) parseArray(depth int) (Value, error) {
 func (p *parser) parseString() (string, error) {
 	p.i++ // opening quote
 	start := p.i
+	// The common run of plain ASCII is scanned with locals, so the index
+	// stays in a register instead of going through p on every byte.
+	s, i := p.s, p.i
+	for i < len(s) && plainASCII[s[i]] {
+		i++
+	}
+	p.i = i
 	for p.i < len(p.s) {
 		c := p.s[p.i]
 		if plainASCII[c] {

@@ -64,11 +64,11 @@ func Parse(tok string, maxBytes int, allowed func(*Algorithm) bool) (Parsed, *Er
 	pn := base64.RawURLEncoding.DecodedLen(len(pl))
 	sn := base64.RawURLEncoding.DecodedLen(len(s))
 	buf := make([]byte, hn+pn+sn)
-	hb, err := decodeSegment(buf[:hn], h)
+	hb, err := decodeSegment(buf[:hn:hn], h)
 	if err != nil {
 		return p, fail(decision.TokenMalformed, "token header is not strict base64url")
 	}
-	pb, err := decodeSegment(buf[hn:hn+pn], pl)
+	pb, err := decodeSegment(buf[hn:hn+pn:hn+pn], pl)
 	if err != nil {
 		return p, fail(decision.TokenMalformed, "token payload is not strict base64url")
 	}
@@ -136,25 +136,57 @@ func (p *Parsed) readHeader(hdr jsonstrict.Object, allowed func(*Algorithm) bool
 	return nil
 }
 
-// decodeSegment decodes strict unpadded base64url. The standard decoder
-// skips CR and LF, so the alphabet is checked first.
+// decodeSegment decodes strict unpadded base64url in one pass: any byte
+// outside the URL-safe alphabet (padding, '+', '/', whitespace, which the
+// standard decoder would skip or accept) and non-zero trailing bits are
+// refused. dst must hold RawURLEncoding.DecodedLen(len(seg)) bytes.
 func decodeSegment(dst []byte, seg string) ([]byte, error) {
-	for i := 0; i < len(seg); i++ {
-		c := seg[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return nil, base64.CorruptInputError(i)
+	out := dst[:0]
+	rest := seg
+	for len(rest) >= 4 {
+		q := rest[:4]
+		a, b, c, d := b64dec[q[0]], b64dec[q[1]], b64dec[q[2]], b64dec[q[3]]
+		if a|b|c|d == 0xff {
+			return nil, base64.CorruptInputError(len(seg) - len(rest))
 		}
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+		out = append(out, byte(v>>16), byte(v>>8), byte(v))
+		rest = rest[4:]
 	}
-	n, err := base64.RawURLEncoding.Strict().Decode(dst, bytesOf(seg))
-	if err != nil {
-		return nil, err
+	switch len(rest) {
+	case 0:
+	case 2:
+		a, b := b64dec[rest[0]], b64dec[rest[1]]
+		if a|b == 0xff || b&0x0f != 0 {
+			return nil, base64.CorruptInputError(len(seg) - 2)
+		}
+		out = append(out, a<<2|b>>4)
+	case 3:
+		a, b, c := b64dec[rest[0]], b64dec[rest[1]], b64dec[rest[2]]
+		if a|b|c == 0xff || c&0x03 != 0 {
+			return nil, base64.CorruptInputError(len(seg) - 3)
+		}
+		v := uint32(a)<<10 | uint32(b)<<4 | uint32(c)>>2
+		out = append(out, byte(v>>8), byte(v))
+	default: // one leftover character cannot encode a byte
+		return nil, base64.CorruptInputError(len(seg) - 1)
 	}
-	return dst[:n], nil
+	return out, nil
 }
 
-// bytesOf views a string as bytes without copying. The result must not be
-// written to.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+// b64dec maps the base64url alphabet to its values and every other byte to
+// 0xff. Valid values fit in 6 bits, so the OR of several is 0xff exactly
+// when one of them is invalid.
+var b64dec = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = byte(i)
+	}
+	return t
+}()
 
 // printable shortens and cleans an attacker-chosen string before it goes
 // into an error message.
@@ -170,3 +202,7 @@ func printable(s string) string {
 		return r
 	}, s)
 }
+
+// bytesOf views a string as bytes without copying. The result must not be
+// written to.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

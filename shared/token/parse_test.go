@@ -101,3 +101,47 @@ func FuzzParse(f *testing.F) {
 		_ = p.ParseClaims()
 	})
 }
+
+// TestDecodeSegmentMatchesStrictStdlib compares the one-pass decoder with
+// the standard library's strict decoder on every short input over an
+// alphabet that includes the characters it must refuse.
+func TestDecodeSegmentMatchesStrictStdlib(t *testing.T) {
+	chars := []byte("AQgw_-+/=. \n\x00\xff")
+	var rec func(prefix []byte)
+	check := func(in []byte) {
+		dst := make([]byte, base64.RawURLEncoding.DecodedLen(len(in))+3)
+		got, err := decodeSegment(dst, string(in))
+		want, werr := base64.RawURLEncoding.Strict().DecodeString(string(in))
+		stdOK := werr == nil && !strings.ContainsAny(string(in), "\r\n")
+		if (err == nil) != stdOK {
+			t.Fatalf("%q: ours err=%v, stdlib err=%v", in, err, werr)
+		}
+		if err == nil && string(got) != string(want) {
+			t.Fatalf("%q: %x != %x", in, got, want)
+		}
+	}
+	rec = func(prefix []byte) {
+		check(prefix)
+		if len(prefix) == 5 {
+			return
+		}
+		for _, c := range chars {
+			rec(append(prefix, c))
+		}
+	}
+	rec(nil)
+}
+
+func FuzzDecodeSegment(f *testing.F) {
+	f.Add("eyJhbGciOiJSUzI1NiJ9")
+	f.Add("AB")
+	f.Fuzz(func(t *testing.T, in string) {
+		dst := make([]byte, base64.RawURLEncoding.DecodedLen(len(in)))
+		got, err := decodeSegment(dst, in)
+		want, werr := base64.RawURLEncoding.Strict().DecodeString(in)
+		stdOK := werr == nil && !strings.ContainsAny(in, "\r\n")
+		if (err == nil) != stdOK || (err == nil && string(got) != string(want)) {
+			t.Fatalf("%q: ours %x %v, stdlib %x %v", in, got, err, want, werr)
+		}
+	})
+}

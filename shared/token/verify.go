@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"hash"
-	"math/big"
 
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/keys"
@@ -63,14 +62,13 @@ func (a *Algorithm) Verify(k *keys.Key, signingInput string, sig []byte) *Error 
 		if len(sig) != 2*a.size {
 			return errBadSignature
 		}
-		pub := k.Public.(*ecdsa.PublicKey)
-		r := new(big.Int).SetBytes(sig[:a.size])
-		s := new(big.Int).SetBytes(sig[a.size:])
-		if r.Sign() == 0 || s.Sign() == 0 {
+		r, s := trimInt(sig[:a.size]), trimInt(sig[a.size:])
+		if len(r) == 0 || len(s) == 0 {
 			return errBadSignature
 		}
 		var digest [64]byte
-		if !ecdsa.Verify(pub, sum(a, signingInput, digest[:0]), r, s) {
+		var der [2*(66+3) + 3]byte
+		if !ecdsa.VerifyASN1(k.Public.(*ecdsa.PublicKey), sum(a, signingInput, digest[:0]), derSignature(der[:0], r, s)) {
 			return errBadSignature
 		}
 		return nil
@@ -81,6 +79,42 @@ func (a *Algorithm) Verify(k *keys.Key, signingInput string, sig []byte) *Error 
 		return nil
 	}
 	return fail(decision.AlgorithmNotAllowed, "algorithm %s is not supported", a.Name)
+}
+
+// trimInt drops the leading zero bytes of a big-endian integer.
+func trimInt(b []byte) []byte {
+	for len(b) > 0 && b[0] == 0 {
+		b = b[1:]
+	}
+	return b
+}
+
+// derSignature encodes r and s (big-endian, no leading zeros, non-empty) as
+// the ASN.1 SEQUENCE of two INTEGERs that ecdsa.VerifyASN1 takes, without
+// going through math/big. Lengths stay below 128 for every JWS curve
+// (P-521: at most 2*(2+1+66) = 138 content bytes, so the sequence uses the
+// long form then).
+func derSignature(dst, r, s []byte) []byte {
+	ilen := func(x []byte) int {
+		if x[0]&0x80 != 0 {
+			return len(x) + 1
+		}
+		return len(x)
+	}
+	content := 2 + ilen(r) + 2 + ilen(s)
+	dst = append(dst, 0x30)
+	if content >= 0x80 {
+		dst = append(dst, 0x81)
+	}
+	dst = append(dst, byte(content))
+	for _, x := range [2][]byte{r, s} {
+		dst = append(dst, 0x02, byte(ilen(x)))
+		if x[0]&0x80 != 0 {
+			dst = append(dst, 0)
+		}
+		dst = append(dst, x...)
+	}
+	return dst
 }
 
 // sum hashes the signing input without allocating on the heap.
