@@ -432,7 +432,7 @@ func TestHugeTokensAreRefusedWithBoundedMemory(t *testing.T) {
 			{"azure-invocation", func() {
 				r := httptest.NewRequest(http.MethodPost, customhandler.InvocationPath, strings.NewReader(invBody))
 				f.azure.ServeHTTP(httptest.NewRecorder(), r)
-			}, 4 << 20}, // reads at most MaxBodyBytes (1 MiB), whatever the payload size
+			}, 8 << 20}, // reads at most MaxBodyBytes (1 MiB), whatever the payload size (2x under -race)
 			{"lambda", func() { f.lam.Evaluate(t.Context(), lambdaEvent) }, 256 << 10},
 		} {
 			m.run() // warm up lazily allocated state
