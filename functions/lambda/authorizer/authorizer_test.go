@@ -415,7 +415,10 @@ func TestHTTPAPIPathDropsANamedStageOnly(t *testing.T) {
 }
 
 func TestV2FallsBackToRouteKeyAndQueryParameters(t *testing.T) {
-	raw := `{"version":"2.0","type":"REQUEST","routeArn":"` + routeARNv2 + `","routeKey":"DELETE /orders/{id}",
+	// A "$default" route ARN names no call and the event has no path: the
+	// route key is all that is left.
+	arn := "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/$default"
+	raw := `{"version":"2.0","type":"REQUEST","routeArn":"` + arn + `","routeKey":"DELETE /orders/{id}",
 		"rawQueryString":"%zz","queryStringParameters":{"a":"1"},"headers":{"authorization":"x"}}`
 	f := &fakeDecider{d: allowDecision()}
 	New(f, nil, quietLogger()).Evaluate(context.Background(), []byte(raw))
@@ -427,10 +430,16 @@ func TestV2FallsBackToRouteKeyAndQueryParameters(t *testing.T) {
 // TestAWSSampleEvents runs the sample events shipped in aws-lambda-go's
 // module through the adapter.
 //
-// apigw-custom-auth-request.json is a console "Test" event whose methodArn
-// has the stage "*". An ARN with a wildcard stage would make the
-// whole-stage resource cover every stage, so it is refused as a malformed
-// event (401), never answered with a broader policy.
+// Two of them are not what deployed API Gateway traffic looks like, and
+// the expectations say what the adapter does with them:
+//   - apigw-custom-auth-request.json is a console "Test" event whose
+//     methodArn has the stage "*". An ARN with a wildcard stage would make
+//     the whole-stage resource cover every stage, so it is refused as a
+//     malformed event (401), never answered with a broader policy.
+//   - apigw-v2-custom-authorizer-v2-request.json (the documentation's
+//     example) has a routeArn for GET /request but requestContext.http for
+//     POST /my/path. The core is asked about the routeArn's call, the one
+//     the policy is about.
 func TestAWSSampleEvents(t *testing.T) {
 	dir := sampleEventsDir(t)
 	tests := []struct {
@@ -448,7 +457,7 @@ func TestAWSSampleEvents(t *testing.T) {
 			"arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/test/*/*"},
 		{"apigw-v2-custom-authorizer-v1-request.json", ShapeHTTPv1, "GET", "/request", [2]string{"Headerauth1", "headerValue1"}, [2]string{"QueryString1", "queryValue1"}, "",
 			"arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/*/*"},
-		{"apigw-v2-custom-authorizer-v2-request.json", ShapeHTTPv2, "POST", "/my/path", [2]string{"Header1", "value1"}, [2]string{"parameter1", "value1"}, "cookie1",
+		{"apigw-v2-custom-authorizer-v2-request.json", ShapeHTTPv2, "GET", "/request", [2]string{"Header1", "value1"}, [2]string{"parameter1", "value1"}, "cookie1",
 			"arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/*/*"},
 	}
 	for _, tt := range tests {

@@ -182,22 +182,7 @@ func parseV2(raw []byte) (parsed, error) {
 	if err != nil {
 		return parsed{}, err
 	}
-	method := strings.ToUpper(ev.RequestContext.HTTP.Method)
-	path := stripStage(ev.RequestContext.HTTP.Path, ev.RequestContext.Stage)
-	if path == "" {
-		path = stripStage(ev.RawPath, ev.RequestContext.Stage)
-	}
-	if method == "" || path == "" {
-		// The route key ("GET /orders/{id}") is the last resort.
-		if m, p, ok := strings.Cut(ev.RouteKey, " "); ok {
-			if method == "" {
-				method = strings.ToUpper(m)
-			}
-			if path == "" {
-				path = p
-			}
-		}
-	}
+	method, path := routeOf(a, ev)
 	query := url.Values{}
 	if q, err := url.ParseQuery(ev.RawQueryString); err == nil && ev.RawQueryString != "" {
 		query = q
@@ -217,6 +202,52 @@ func parseV2(raw []byte) (parsed, error) {
 			Path:    path,
 		},
 	}, nil
+}
+
+// routeOf is the method and path a payload 2.0 event is evaluated with.
+//
+// They come from the routeArn, like the REST and payload 1.0 shapes take
+// them from the methodArn: the policy's resources are built from that ARN,
+// and it names the call relative to the stage whatever domain the client
+// used. requestContext.http.path and rawPath do not: behind a custom domain
+// with an API mapping ("/v1" → this API) they carry the mapping prefix
+// ("/v1/admin/1" for the route ARN's ".../GET/admin/1"), so matching route
+// rules against them would judge a different call from the one the policy
+// grants. When both are present and disagree, the ARN wins.
+//
+// Only when the ARN cannot name the call (its method segment is not an
+// HTTP method, as in ".../$default/$default") do the method and path come
+// from requestContext.http (or rawPath) with a named stage's leading
+// segment removed, and last from the route key. An "ANY" method segment
+// still gives the path; the method then comes from the request.
+func routeOf(a arn, ev events.APIGatewayV2CustomAuthorizerV2Request) (method, path string) {
+	if isToken(a.method) {
+		path = a.path
+		if a.method != "ANY" {
+			method = a.method
+		}
+	}
+	if method == "" {
+		method = strings.ToUpper(ev.RequestContext.HTTP.Method)
+	}
+	if path == "" {
+		path = stripStage(ev.RequestContext.HTTP.Path, ev.RequestContext.Stage)
+		if path == "" {
+			path = stripStage(ev.RawPath, ev.RequestContext.Stage)
+		}
+	}
+	if method == "" || path == "" {
+		// The route key ("GET /orders/{id}") is the last resort.
+		if m, p, ok := strings.Cut(ev.RouteKey, " "); ok {
+			if method == "" {
+				method = strings.ToUpper(m)
+			}
+			if path == "" {
+				path = p
+			}
+		}
+	}
+	return method, path
 }
 
 // stripStage removes a named stage's prefix from an HTTP API path: on the
