@@ -13,7 +13,7 @@ BUILDFLAGS := -trimpath -ldflags='$(LDFLAGS)'
 
 export CGO_ENABLED := 0
 
-.PHONY: replay test vet unit fuzz idp tools bench package events clean infra soak fuzz-long
+.PHONY: replay test vet unit fuzz idp tools bench bench-instr package events clean infra soak fuzz-long
 
 ## replay: sample events through the adapters against the embedded dev issuer
 replay:
@@ -104,8 +104,27 @@ bench: tools
 	  -mutexprofile $(BENCH_OUT)/mutex.out -o $(BENCH_OUT)/bench.test | $(GO) run ./cmd/benchtable -tee $(BENCH_OUT)/scaling.txt
 	@printf '\n### Mutex profile (BenchmarkParallel, -cpu 1,2)\n\n```\n'; \
 	  $(GO) tool pprof -top -nodecount 12 $(BENCH_OUT)/bench.test $(BENCH_OUT)/mutex.out 2>/dev/null | sed -n '1,20p'; printf '```\n'
+	@$(MAKE) --no-print-directory bench-instr
 	cd shared/bench && $(GO) run ./cmd/coldstart -repo $(CURDIR) -rie $(RIE)
 	cd shared/bench && $(GO) run ./cmd/loadgen -repo $(CURDIR)
+
+## bench-instr: instructions per uncached validation vs the floor, counted by
+## valgrind's callgrind, so the ratio holds on a busy machine (installs
+## valgrind from Debian's packages when it is missing)
+BENCH_N ?= 200
+bench-instr:
+	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+	@mkdir -p $(BENCH_OUT) && cd shared/bench && $(GO) build -o $(BENCH_OUT)/instr ./cmd/instr
+	@printf '\n### Instructions per validation (callgrind, %s iterations, 16 distinct tokens)\n\n| alg | floor | jwtgate uncached | ratio |\n|---|--:|--:|--:|\n' $(BENCH_N)
+	@for alg in RS256 ES256 EdDSA; do \
+	  for c in floor jwtgate; do \
+	    GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
+	      --callgrind-out-file=$(BENCH_OUT)/cg.$$alg.$$c $(BENCH_OUT)/instr -alg $$alg -case $$c -n $(BENCH_N) 2>$(BENCH_OUT)/cg.$$alg.$$c.log || { cat $(BENCH_OUT)/cg.$$alg.$$c.log; exit 1; }; \
+	  done; \
+	  f=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$alg.floor.log | grep -oE '[0-9]+'); \
+	  j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$alg.jwtgate.log | grep -oE '[0-9]+'); \
+	  awk -v a=$$alg -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| %s | %d | %d | %.3f |\n", a, f/n, j/n, j/f}'; \
+	done
 
 tools: $(RIE)
 

@@ -1,0 +1,132 @@
+// Command instr runs one validation case a fixed number of times so that
+// valgrind's callgrind can count its instructions. Instruction counts do not
+// depend on what else the machine is doing, so the ratio of jwtgate's
+// uncached validation to the bare signature check (the floor) can be taken
+// on a shared, noisy machine. `make bench` runs it for each algorithm:
+//
+//	valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
+//	    instr -alg RS256 -case jwtgate -n 200
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"math/big"
+	"os"
+	"strings"
+
+	"github.com/jwtgate/jwtgate/shared/bench"
+	"github.com/jwtgate/jwtgate/shared/core"
+	"github.com/jwtgate/jwtgate/shared/decision"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+func main() {
+	alg := flag.String("alg", "RS256", "RS256, ES256 or EdDSA")
+	which := flag.String("case", "jwtgate", "floor or jwtgate")
+	n := flag.Int("n", 200, "iterations")
+	flag.Parse()
+	if err := run(*alg, *which, *n); err != nil {
+		fmt.Fprintln(os.Stderr, "instr:", err)
+		os.Exit(1)
+	}
+}
+
+func run(alg, which string, n int) error {
+	f, err := bench.NewFixture()
+	if err != nil {
+		return err
+	}
+	toks, err := f.MintN(alg, 16)
+	if err != nil {
+		return err
+	}
+	var check func(tok string) bool
+	switch which {
+	case "floor":
+		pub, err := publicKey(f.Keys[alg])
+		if err != nil {
+			return err
+		}
+		check = func(tok string) bool { return floor(alg, pub, tok) }
+	case "jwtgate":
+		cfg, err := f.Config()
+		if err != nil {
+			return err
+		}
+		cfg.TokenCacheSize = 0
+		c, err := core.New(context.Background(), cfg)
+		if err != nil {
+			return err
+		}
+		reqs := map[string]*decision.Request{}
+		for _, t := range toks {
+			reqs[t] = bench.Request(t)
+		}
+		check = func(tok string) bool { return c.Decide(context.Background(), reqs[tok]).Outcome == decision.Allow }
+	default:
+		return fmt.Errorf("unknown case %q", which)
+	}
+	for _, t := range toks { // warm: first-use costs are not per-token costs
+		if !check(t) {
+			return fmt.Errorf("%s refused its token", which)
+		}
+	}
+	if bad := loop(check, toks, n); bad > 0 {
+		return fmt.Errorf("%d checks failed", bad)
+	}
+	return nil
+}
+
+// loop is the measured region (callgrind --toggle-collect=main.loop).
+//
+//go:noinline
+func loop(check func(string) bool, toks []string, n int) int {
+	bad := 0
+	for i := 0; i < n; i++ {
+		if !check(toks[i%len(toks)]) {
+			bad++
+		}
+	}
+	return bad
+}
+
+func publicKey(k jwk.Key) (any, error) {
+	pk, err := k.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	var raw any
+	if err := jwk.Export(pk, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// floor is the bare standard-library signature check of the token.
+func floor(alg string, pub any, tok string) bool {
+	i := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil {
+		return false
+	}
+	switch alg {
+	case "RS256":
+		h := sha256.Sum256([]byte(tok[:i]))
+		return rsa.VerifyPKCS1v15(pub.(*rsa.PublicKey), crypto.SHA256, h[:], sig) == nil
+	case "ES256":
+		h := sha256.Sum256([]byte(tok[:i]))
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		return ecdsa.Verify(pub.(*ecdsa.PublicKey), h[:], r, s)
+	case "EdDSA":
+		return ed25519.Verify(pub.(ed25519.PublicKey), []byte(tok[:i]), sig)
+	}
+	return false
+}
