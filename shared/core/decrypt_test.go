@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,12 @@ func TestEncryptedTokens(t *testing.T) {
 	tampered[len(tampered)-3] ^= 1
 	if d := c.Decide(context.Background(), req(string(tampered))); d.Reason != decision.DecryptionFailed {
 		t.Fatalf("tampered: %s", d.Reason)
+	}
+	// A JWE algorithm outside the allowlist keeps its own reason code.
+	rsa15 := strings.Split(string(enc), ".")
+	rsa15[0] = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RSA1_5","enc":"A256GCM"}`))
+	if d := c.Decide(context.Background(), req(strings.Join(rsa15, "."))); d.Reason != decision.AlgorithmNotAllowed {
+		t.Fatalf("RSA1_5: %s", d.Reason)
 	}
 	plain, err := FromEnv(context.Background(), env(base))
 	if err != nil {

@@ -63,7 +63,10 @@ func (r *route) match(method string, segs []string) bool {
 			}
 			continue
 		}
-		if segs[i] != want {
+		// Literal segments match case-insensitively: most hosts (Azure
+		// Functions, ASP.NET, Express) route /Admin like /admin, so a rule
+		// must cover every spelling that can reach the same handler.
+		if !strings.EqualFold(segs[i], want) {
 			return false
 		}
 	}

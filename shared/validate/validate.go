@@ -26,7 +26,9 @@ type KeySource interface {
 	Holds(issuer string, k *keys.Key) bool
 }
 
-// Decrypter opens an encrypted (JWE) token and returns the inner JWS.
+// Decrypter opens an encrypted (JWE) token and returns the inner JWS. An
+// error that is (or wraps) a *token.Error keeps its reason code; any other
+// error is token_decryption_failed.
 type Decrypter interface {
 	Decrypt(compact []byte) ([]byte, error)
 }
@@ -182,6 +184,10 @@ func (v *Validator) verify(ctx context.Context, tok string, now time.Time) (*ver
 		}
 		inner, err := v.decrypter.Decrypt([]byte(tok))
 		if err != nil {
+			var te *token.Error
+			if errors.As(err, &te) {
+				return nil, false, te
+			}
 			return nil, false, &token.Error{Reason: decision.DecryptionFailed, Msg: "token could not be decrypted", Err: err}
 		}
 		jws = string(inner)
