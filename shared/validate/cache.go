@@ -31,13 +31,25 @@ type tokenCache struct {
 	seed     maphash.Seed
 	perShard int
 	shards   [cacheShards]shard
-	hits     atomic.Int64
-	misses   atomic.Int64
 }
 
+// shard counts its own hits and misses, so concurrent requests for
+// different tokens do not contend on one shared counter.
 type shard struct {
-	mu sync.RWMutex // guards m
-	m  map[uint64]*verified
+	mu     sync.RWMutex // guards m
+	m      map[uint64]*verified
+	hits   atomic.Int64
+	misses atomic.Int64
+	_      [64]byte // keep neighbouring shards off this cache line
+}
+
+// stats sums the per-shard counters.
+func (c *tokenCache) stats() (hits, misses int64) {
+	for i := range c.shards {
+		hits += c.shards[i].hits.Load()
+		misses += c.shards[i].misses.Load()
+	}
+	return hits, misses
 }
 
 func newTokenCache(size int) *tokenCache {
@@ -58,7 +70,7 @@ func (c *tokenCache) get(tok string, now time.Time) *verified {
 	v := s.m[h]
 	s.mu.RUnlock()
 	if v == nil || v.tok != tok {
-		c.misses.Add(1)
+		s.misses.Add(1)
 		return nil
 	}
 	if !now.Before(v.expires) {
@@ -67,10 +79,10 @@ func (c *tokenCache) get(tok string, now time.Time) *verified {
 			delete(s.m, h)
 		}
 		s.mu.Unlock()
-		c.misses.Add(1)
+		s.misses.Add(1)
 		return nil
 	}
-	c.hits.Add(1)
+	s.hits.Add(1)
 	return v
 }
 

@@ -123,7 +123,7 @@ func (v *Validator) CacheStats() (hits, misses int64) {
 	if v.cache == nil {
 		return 0, 0
 	}
-	return v.cache.hits.Load(), v.cache.misses.Load()
+	return v.cache.stats()
 }
 
 // Decide validates the request and returns the decision. It never panics
