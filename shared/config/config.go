@@ -12,10 +12,11 @@ import "time"
 // build the core from the same Config.
 type Config struct {
 	// Key sources.
-	OpenIDConfigURLs []string    // JWTGATE_OPENID_CONFIG
-	JWKSURLs         []string    // JWTGATE_JWKS_URL
-	StaticKeys       []StaticKey // JWTGATE_JWKS (inline/file), JWTGATE_PUBLIC_KEYS, JWTGATE_HMAC_SECRETS, policy keys
-	SeedJWKS         []byte      // JWTGATE_SEED_JWKS: used until the first successful fetch
+	OpenIDConfigURLs []string     // JWTGATE_OPENID_CONFIG
+	JWKSURLs         []string     // JWTGATE_JWKS_URL: unbound (serve every accepted issuer that discovery does not serve)
+	JWKSSources      []JWKSSource // policy file keys[].jwks_url: JWKS URLs bound to their issuers
+	StaticKeys       []StaticKey  // JWTGATE_JWKS (inline/file), JWTGATE_PUBLIC_KEYS, JWTGATE_HMAC_SECRETS, policy keys
+	SeedJWKS         []byte       // JWTGATE_SEED_JWKS: used until the first successful fetch
 	DecryptionKeys   []DecryptionKey
 
 	// Token acceptance.
@@ -75,7 +76,17 @@ type StaticKey struct {
 	// KID optionally names the key; Alg optionally pins its algorithm.
 	KID string
 	Alg string
-	// Issuers restricts the key to these issuers (empty: every accepted issuer).
+	// Issuers binds the key to these issuers (empty: unbound, it serves
+	// every accepted issuer that discovery does not serve; see
+	// CheckKeyBindings).
+	Issuers []string
+}
+
+// JWKSSource is a JWKS URL bound to the issuers whose tokens its keys sign
+// (policy file: keys[] with jwks_url and issuers). Without Issuers it is
+// unbound, like a JWTGATE_JWKS_URL entry.
+type JWKSSource struct {
+	URL     string
 	Issuers []string
 }
 

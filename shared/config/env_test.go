@@ -131,7 +131,9 @@ func TestFromEnvVariables(t *testing.T) {
 	privFile := writeFile(t, "dec.pem", rsaPrvPEM)
 	ecPrivFile := writeFile(t, "ec.pem", ecPrvPEM)
 	withIss := func(m map[string]string) map[string]string {
-		m["JWTGATE_ISSUERS"] = "https://tenant.auth0.com/"
+		// The discovery issuer, and one issuer for the static keys and JWKS
+		// URLs (discovery issuers are checked only against discovery keys).
+		m["JWTGATE_ISSUERS"] = "https://tenant.auth0.com/,https://keys.example/"
 		return m
 	}
 	tests := []struct {

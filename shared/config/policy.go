@@ -56,17 +56,18 @@ type policyFile struct {
 	DecryptionKeys []policyDecryptionKey `json:"decryption_keys" yaml:"decryption_keys"`
 }
 
-// policyKey is one static verification key: exactly one of jwks, pem, n/e or
-// secret.
+// policyKey is one verification key source: exactly one of jwks, jwks_url,
+// pem, n/e or secret. issuers binds it to those issuers.
 type policyKey struct {
-	JWKS    *jsonValue `json:"jwks" yaml:"jwks"`       // JWKS object, JSON text, or "@file"
-	PEM     string     `json:"pem" yaml:"pem"`         // PEM text or "@file"
-	N       string     `json:"n" yaml:"n"`             // RSA modulus (base64url)
-	E       string     `json:"e" yaml:"e"`             // RSA exponent (base64url)
-	Secret  string     `json:"secret" yaml:"secret"`   // base64 HMAC secret
-	KID     string     `json:"kid" yaml:"kid"`         // key id
-	Alg     string     `json:"alg" yaml:"alg"`         // pins the algorithm
-	Issuers []string   `json:"issuers" yaml:"issuers"` // restricts the key to these issuers
+	JWKS    *jsonValue `json:"jwks" yaml:"jwks"`         // JWKS object, JSON text, or "@file"
+	JWKSURL string     `json:"jwks_url" yaml:"jwks_url"` // a fetched JWKS, served for issuers only
+	PEM     string     `json:"pem" yaml:"pem"`           // PEM text or "@file"
+	N       string     `json:"n" yaml:"n"`               // RSA modulus (base64url)
+	E       string     `json:"e" yaml:"e"`               // RSA exponent (base64url)
+	Secret  string     `json:"secret" yaml:"secret"`     // base64 HMAC secret
+	KID     string     `json:"kid" yaml:"kid"`           // key id
+	Alg     string     `json:"alg" yaml:"alg"`           // pins the algorithm
+	Issuers []string   `json:"issuers" yaml:"issuers"`   // restricts the key to these issuers
 }
 
 // policyDecryptionKey is one JWE key: exactly one of secret, pem or jwk.
@@ -417,13 +418,22 @@ func (b *builder) policy(p *policyFile, at string) {
 func (b *builder) policyKey(at string, i int, k policyKey) {
 	label := fmt.Sprintf("%skeys[%d]", at, i)
 	n := 0
-	for _, has := range []bool{k.JWKS != nil, k.PEM != "", k.N != "" || k.E != "", k.Secret != ""} {
+	for _, has := range []bool{k.JWKS != nil, k.JWKSURL != "", k.PEM != "", k.N != "" || k.E != "", k.Secret != ""} {
 		if has {
 			n++
 		}
 	}
 	if n != 1 {
-		b.failf(label, "give exactly one of jwks, pem, n/e or secret")
+		b.failf(label, "give exactly one of jwks, jwks_url, pem, n/e or secret")
+		return
+	}
+	if k.JWKSURL != "" {
+		if strings.TrimSpace(k.KID) != "" || strings.TrimSpace(k.Alg) != "" {
+			b.failf(label, "kid and alg cannot be given for a jwks_url (each fetched key carries its own)")
+			return
+		}
+		b.c.JWKSSources = append(b.c.JWKSSources, JWKSSource{URL: strings.TrimSpace(k.JWKSURL), Issuers: trimAll(k.Issuers)})
+		b.mark("keys", strings.TrimSuffix(label, fmt.Sprintf("[%d]", i)))
 		return
 	}
 	tmpl := StaticKey{KID: strings.TrimSpace(k.KID), Alg: strings.TrimSpace(k.Alg), Issuers: trimAll(k.Issuers)}

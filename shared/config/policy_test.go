@@ -128,7 +128,7 @@ func TestLoadPolicyIsStrict(t *testing.T) {
 		{"audiences empty list", "p.yaml", "openid_config: [\"https://t.example/x\"]\naudiences: []\n", "p.yaml: audiences: the list is empty"},
 		{"route path names the route", "p.yaml", base + "routes:\n  - {method: GET, path: orders}\n", `p.yaml: routes[0].path: "orders" must start with /`},
 		{"route method", "p.yaml", base + "routes:\n  - {method: FETCH, path: /a}\n", `p.yaml: routes[0].method: "FETCH" is not one of`},
-		{"key with two materials", "p.yaml", base + "issuers: [i]\nkeys:\n  - {secret: " + secret32 + ", n: x, e: AQAB}\n", "p.yaml: keys[0]: give exactly one of jwks, pem, n/e or secret"},
+		{"key with two materials", "p.yaml", base + "issuers: [i]\nkeys:\n  - {secret: " + secret32 + ", n: x, e: AQAB}\n", "p.yaml: keys[0]: give exactly one of jwks, jwks_url, pem, n/e or secret"},
 		{"key secret too short names the key", "p.yaml", base + "issuers: [i]\nkeys:\n  - {secret: c2hvcnQ}\n", "p.yaml: keys[0]: static key 1: secret is 5 bytes"},
 		{"key issuer not accepted", "p.yaml", base + "issuers: [i]\nkeys:\n  - {secret: " + secret32 + ", issuers: [j]}\n", `static key 1: issuer "j" is not in JWTGATE_ISSUERS`},
 		{"key alg not allowed", "p.yaml", base + "issuers: [i]\nalgorithms: [HS256]\nkeys:\n  - {secret: " + secret32 + ", alg: HS512}\n", "algorithm HS512 is not in JWTGATE_ALGORITHMS"},
@@ -153,10 +153,10 @@ func TestLoadPolicyKeys(t *testing.T) {
 	jwks := writeFile(t, "jwks.json", testJWKS)
 	_ = dir
 	policy := `
-openid_config: ["https://issuer.example/.well-known/openid-configuration"]
 issuers: ["https://issuer.example/"]
 audiences: ["*"]
 keys:
+  - {jwks_url: "https://issuer.example/jwks", issuers: ["https://issuer.example/"]}
   - jwks: {"keys": [{"kty": "RSA", "kid": "a", "n": "AQAB", "e": "AQAB"}]}
   - jwks: "@` + jwks + `"
   - pem: |
@@ -180,6 +180,9 @@ jwks_max_staleness: 48h
 	}
 	if !c.AnyAudience || c.Audiences != nil {
 		t.Errorf(`audiences ["*"] should mean any audience: %v %v`, c.AnyAudience, c.Audiences)
+	}
+	if want := []JWKSSource{{URL: "https://issuer.example/jwks", Issuers: []string{"https://issuer.example/"}}}; !reflect.DeepEqual(c.JWKSSources, want) {
+		t.Errorf("JWKS sources = %+v, want %+v", c.JWKSSources, want)
 	}
 	if len(c.StaticKeys) != 5 {
 		t.Fatalf("want 5 static keys, got %d", len(c.StaticKeys))

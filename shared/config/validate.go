@@ -52,7 +52,7 @@ func (v *validator) fail(setting, format string, args ...any) {
 }
 
 func (v *validator) keySources(c *Config) {
-	if len(c.OpenIDConfigURLs) == 0 && len(c.JWKSURLs) == 0 && len(c.StaticKeys) == 0 {
+	if len(c.OpenIDConfigURLs) == 0 && len(c.JWKSURLs) == 0 && len(c.JWKSSources) == 0 && len(c.StaticKeys) == 0 {
 		v.fail("JWTGATE_OPENID_CONFIG", "no key source: set JWTGATE_OPENID_CONFIG, JWTGATE_JWKS_URL, JWTGATE_JWKS, JWTGATE_PUBLIC_KEYS or JWTGATE_HMAC_SECRETS")
 	}
 	for _, u := range c.OpenIDConfigURLs {
@@ -65,10 +65,17 @@ func (v *validator) keySources(c *Config) {
 			v.fail("JWTGATE_JWKS_URL", "%v", err)
 		}
 	}
+	for _, j := range c.JWKSSources {
+		if err := checkFetchURL(j.URL); err != nil {
+			v.fail(settingJWKSSources, "%v", err)
+		}
+	}
 	if len(c.Issuers) == 0 {
 		switch {
 		case len(c.JWKSURLs) > 0:
 			v.fail("JWTGATE_ISSUERS", "required with JWTGATE_JWKS_URL (only discovery documents name their issuer)")
+		case len(c.JWKSSources) > 0:
+			v.fail("JWTGATE_ISSUERS", "required with keys[].jwks_url (only discovery documents name their issuer)")
 		case len(c.StaticKeys) > 0:
 			v.fail("JWTGATE_ISSUERS", "required with static keys (only discovery documents name their issuer)")
 		}
@@ -80,11 +87,25 @@ func (v *validator) keySources(c *Config) {
 		}
 		accepted[iss] = true
 	}
+	for _, j := range c.JWKSSources {
+		for _, iss := range j.Issuers {
+			if !accepted[iss] {
+				v.fail(settingJWKSSources, "%s: issuer %q is not in JWTGATE_ISSUERS", clipURL(j.URL), iss)
+			}
+		}
+	}
 	for i, k := range c.StaticKeys {
 		v.staticKey(c, i, k, accepted)
 	}
+	if err := c.CheckKeyBindings(); err != nil {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			v.errs = append(v.errs, j.Unwrap()...)
+		} else {
+			v.errs = append(v.errs, err)
+		}
+	}
 	if len(c.SeedJWKS) > 0 {
-		if len(c.OpenIDConfigURLs) == 0 && len(c.JWKSURLs) == 0 {
+		if len(c.OpenIDConfigURLs) == 0 && len(c.JWKSURLs) == 0 && len(c.JWKSSources) == 0 {
 			v.fail("JWTGATE_SEED_JWKS", "seeds a fetched key set: needs JWTGATE_OPENID_CONFIG or JWTGATE_JWKS_URL (use JWTGATE_JWKS for static keys)")
 		}
 		if err := checkJWKS(c.SeedJWKS); err != nil {
