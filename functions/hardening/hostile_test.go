@@ -335,23 +335,43 @@ func TestHostileTokensAreRefusedByEveryAdapter(t *testing.T) {
 func TestKeyConfusionWithHMACConfigured(t *testing.T) {
 	f := newFixture(t, map[string]string{
 		"JWTGATE_HMAC_SECRETS": "hs1:" + testSecretB64,
-		"JWTGATE_ISSUERS":      "{ISS}",
+		"JWTGATE_ISSUERS":      "{ISS}," + hmacIssuer,
 	})
 	secret, _ := base64.StdEncoding.DecodeString(testSecretB64)
-	if d := channels[0].run(t, f, SignHS256(secret, Header("HS256", "hs1"), validPayload(f))); d.Outcome != decision.Allow {
+	hmacPayload := func(f *fixture) []byte { return MustJSON(f.claims(map[string]any{"iss": hmacIssuer})) }
+	if d := channels[0].run(t, f, SignHS256(secret, Header("HS256", "hs1"), hmacPayload(f))); d.Outcome != decision.Allow {
 		t.Fatalf("control: a token signed with the configured secret is refused: %s (%s)", d.Reason, d.Detail)
 	}
 	for form, pub := range rsaForms(t, f.rsa) {
-		for kid, reason := range map[string]decision.Reason{"rsa1": decision.KeyMismatch, "hs1": decision.SignatureInvalid, "": decision.SignatureInvalid} {
-			a := attack{name: form + " kid " + strconv.Quote(kid), reason: reason,
-				tok: func(_ testing.TB, f *fixture) string { return SignHS256(pub, Header("HS256", kid), validPayload(f)) }}
-			if reason == decision.KeyMismatch {
-				a.also = decision.KeyUnknown // known bug, see TestKeyAlgorithmMismatchIsRefused
+		for _, tc := range []struct {
+			iss, kid     string
+			reason, also decision.Reason
+		}{
+			// Claiming the discovery issuer: its key set holds no HMAC key.
+			{"discovery", "rsa1", decision.KeyMismatch, decision.KeyUnknown}, // known bug, see TestKeyAlgorithmMismatchIsRefused
+			// Without a kid the configured secret may be tried (static
+			// keys without issuers serve every accepted issuer): either way
+			// the public key is not the secret.
+			{"discovery", "", decision.SignatureInvalid, decision.KeyUnknown},
+			// Claiming the HMAC issuer: its secret is not the public key.
+			{"hmac", "hs1", decision.SignatureInvalid, ""},
+			{"hmac", "", decision.SignatureInvalid, ""},
+			{"hmac", "rsa1", decision.KeyUnknown, ""},
+		} {
+			payload := validPayload
+			if tc.iss == "hmac" {
+				payload = hmacPayload
 			}
+			a := attack{name: form + " iss " + tc.iss + " kid " + strconv.Quote(tc.kid), reason: tc.reason, also: tc.also,
+				tok: func(_ testing.TB, f *fixture) string { return SignHS256(pub, Header("HS256", tc.kid), payload(f)) }}
 			t.Run(a.name, func(t *testing.T) { runAttack(t, f, a) })
 		}
 	}
 }
+
+// hmacIssuer is the issuer the configured HMAC secret signs for (a
+// discovery issuer is checked only against its discovery keys).
+const hmacIssuer = "https://hmac.example/"
 
 // TestTypConfusion (RFC 8725 §2.6, §3.11): with a typ allowlist, a token
 // of another type (an ID token, "JWT") signed by the same key is refused.

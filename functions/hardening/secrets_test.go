@@ -32,7 +32,7 @@ func TestNoTokenSignatureOrSecretIsEverShown(t *testing.T) {
 	}
 	f := newFixture(t, map[string]string{
 		"JWTGATE_HMAC_SECRETS":    "hs1:" + testSecretB64,
-		"JWTGATE_ISSUERS":         "{ISS}",
+		"JWTGATE_ISSUERS":         "{ISS}," + hmacIssuer,
 		"JWTGATE_REQUIRED_SCOPES": "read",
 		"JWTGATE_FORWARD_CLAIMS":  "jti",
 	})
@@ -47,7 +47,7 @@ func TestNoTokenSignatureOrSecretIsEverShown(t *testing.T) {
 	var samples []sample
 	samples = append(samples,
 		sample{f, f.valid(t, nil), decision.Allow},
-		sample{f, SignHS256(secret, Header("HS256", "hs1"), validPayload(f)), decision.Allow},
+		sample{f, SignHS256(secret, Header("HS256", "hs1"), MustJSON(f.claims(map[string]any{"iss": hmacIssuer}))), decision.Allow},
 		sample{f, f.valid(t, map[string]any{"scope": "write"}), decision.Forbidden},
 		sample{f, f.valid(t, map[string]any{"exp": 1}), decision.Unauthenticated},
 		sample{down, down.valid(t, nil), decision.Unavailable},
