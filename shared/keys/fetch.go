@@ -18,7 +18,7 @@ import (
 const maxBody = 1 << 20
 
 // wellKnown is the path suffix of an OpenID discovery URL.
-const wellKnown = "/.well-known/openid-configuration"
+const wellKnown = config.WellKnownPath
 
 // checkURL accepts an absolute https URL, or http on a loopback host
 // (127.0.0.0/8, ::1, localhost). URLs with credentials are refused.
@@ -67,24 +67,8 @@ func redact(u *url.URL) string {
 func trimSlash(s string) string { return strings.TrimSuffix(s, "/") }
 
 // discoveryIssuer returns the issuer a discovery URL stands for and the
-// URL to fetch. A URL ending with /.well-known/openid-configuration stands
-// for itself without that suffix (and without its query); any other URL is
-// taken as the issuer itself, and its discovery document is fetched from
-// the issuer + /.well-known/openid-configuration (OpenID Connect Discovery
-// §4).
-func discoveryIssuer(u *url.URL) (issuer string, doc *url.URL) {
-	c := *u
-	if strings.HasSuffix(u.Path, wellKnown) {
-		c.RawQuery = ""
-		c.Path = strings.TrimSuffix(u.Path, wellKnown)
-		c.RawPath = ""
-		return c.String(), u
-	}
-	d := *u
-	d.Path = trimSlash(u.Path) + wellKnown
-	d.RawPath = ""
-	return c.String(), &d
-}
+// URL to fetch (config.DiscoveryIssuer: the same rule Validate applies).
+func discoveryIssuer(u *url.URL) (issuer string, doc *url.URL) { return config.DiscoveryIssuer(u) }
 
 // newClient copies the given client (or a default one) and makes it refuse
 // redirects to another host or scheme.

@@ -61,8 +61,8 @@ type Store struct {
 
 	// Source indexes, built once by NewStore and read-only afterwards.
 	sources  []*source            // every source, in configuration order
-	byIssuer map[string][]*source // static and JWKS sources by exact issuer
-	anyIss   []*source            // static keys that serve every issuer
+	byIssuer map[string][]*source // static and JWKS sources by exact issuer (never a discovery issuer)
+	anyIss   []*source            // static keys that serve every issuer but discovery ones (no issuers configured)
 	byDisc   map[string][]*source // discovery sources by issuer without trailing slash
 
 	c  counters
@@ -70,7 +70,9 @@ type Store struct {
 }
 
 // NewStore checks the key sources of cfg and parses the static and seed
-// keys. It makes no network call; see Warm.
+// keys. It refuses configurations that would trust one issuer's keys for
+// another issuer's tokens (config.CheckKeyBindings). It makes no network
+// call; see Warm.
 func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 	if cfg == nil {
 		return nil, errors.New("keys: no configuration")
@@ -140,7 +142,20 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		s.addSource(src)
 		s.byDisc[trimSlash(want)] = append(s.byDisc[trimSlash(want)], src)
 	}
-	if len(cfg.JWKSURLs) > 0 && len(cfg.Issuers) == 0 {
+	// Issuers that no discovery source serves: the ones a JWKS URL or static
+	// key without issuers of its own serves. A discovery issuer is checked
+	// only against its discovery source (config.CheckKeyBindings).
+	var unbound []string
+	for _, iss := range uniq(cfg.Issuers) {
+		if len(s.byDisc[trimSlash(iss)]) == 0 {
+			unbound = append(unbound, iss)
+		}
+	}
+	needIssuers := len(cfg.JWKSURLs) > 0
+	for _, j := range cfg.JWKSSources {
+		needIssuers = needIssuers || len(j.Issuers) == 0
+	}
+	if needIssuers && len(cfg.Issuers) == 0 {
 		return nil, errors.New("keys: JWTGATE_JWKS_URL needs JWTGATE_ISSUERS (the issuers whose tokens these keys sign)")
 	}
 	for i, raw := range cfg.JWKSURLs {
@@ -151,9 +166,21 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		src := &source{kind: kindJWKS, name: redact(u), url: u, jwksURL: u}
 		src.snap.Store(seedSnap(""))
 		s.addSource(src)
-		for _, iss := range uniq(cfg.Issuers) {
-			s.byIssuer[iss] = append(s.byIssuer[iss], src)
+		s.serve(src, unbound)
+	}
+	for i, j := range cfg.JWKSSources {
+		u, err := checkURL(j.URL)
+		if err != nil {
+			return nil, fmt.Errorf("keys: keys[].jwks_url entry %d: %w", i+1, err)
 		}
+		src := &source{kind: kindJWKS, name: redact(u), url: u, jwksURL: u}
+		src.snap.Store(seedSnap(""))
+		s.addSource(src)
+		issuers := j.Issuers
+		if len(issuers) == 0 {
+			issuers = unbound
+		}
+		s.serve(src, issuers)
 	}
 	for i, sk := range cfg.StaticKeys {
 		ks, err := staticKeys(sk)
@@ -163,16 +190,20 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		src := &source{kind: kindStatic, name: fmt.Sprintf("static key %d", i+1)}
 		src.snap.Store(newSnapshot("", nil, time.Time{}, ks, time.Time{}, false))
 		s.addSource(src)
-		issuers := sk.Issuers
-		if len(issuers) == 0 {
-			issuers = cfg.Issuers
-		}
-		if len(issuers) == 0 {
+		switch {
+		case len(sk.Issuers) > 0:
+			s.serve(src, sk.Issuers)
+		case len(cfg.Issuers) > 0:
+			s.serve(src, unbound)
+		default: // no accepted issuers configured: any issuer discovery does not serve
 			s.anyIss = append(s.anyIss, src)
 		}
-		for _, iss := range uniq(issuers) {
-			s.byIssuer[iss] = append(s.byIssuer[iss], src)
-		}
+	}
+	// Refuse what would trust one issuer's keys for another's tokens: keys
+	// bound to a discovery issuer, unbound sources shared by several
+	// issuers next to other sources, a seed shared by several sources.
+	if err := cfg.CheckKeyBindings(); err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
 	}
 	if len(s.sources) == 0 {
 		return nil, errors.New("keys: no key source configured (set JWTGATE_OPENID_CONFIG, JWTGATE_JWKS_URL or static keys)")
@@ -181,6 +212,17 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 }
 
 func (s *Store) addSource(src *source) { s.sources = append(s.sources, src) }
+
+// serve files a JWKS or static source under each of issuers. Issuers that a
+// discovery source serves are never filed (CheckKeyBindings refuses such
+// bindings; this keeps the index right even without it).
+func (s *Store) serve(src *source, issuers []string) {
+	for _, iss := range uniq(issuers) {
+		if len(s.byDisc[trimSlash(iss)]) == 0 {
+			s.byIssuer[iss] = append(s.byIssuer[iss], src)
+		}
+	}
+}
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
@@ -253,12 +295,17 @@ func (s *Store) Warm(ctx context.Context) error {
 	return nil
 }
 
-// candidates returns the sources that may serve iss: static and JWKS
-// sources configured for it, static keys for any issuer, and discovery
-// sources whose URL stands for it (compared without a trailing slash; the
-// exact comparison with the announced issuer happens after discovery).
+// candidates returns the sources that may serve iss. An issuer that a
+// discovery source stands for (its URL's issuer, compared without a trailing
+// slash; the exact comparison with the announced issuer happens after
+// discovery) is served by those discovery sources only, never by a JWKS URL
+// or static key. Any other issuer is served by the JWKS and static sources
+// filed under it, and by static keys for any issuer.
 func (s *Store) candidates(iss string) (fixed, anyIss, disc []*source) {
-	return s.byIssuer[iss], s.anyIss, s.byDisc[trimSlash(iss)]
+	if d := s.byDisc[trimSlash(iss)]; len(d) > 0 {
+		return nil, nil, d
+	}
+	return s.byIssuer[iss], s.anyIss, nil
 }
 
 // Lookup returns the key for a token of issuer iss with header kid and alg.
