@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,7 +231,9 @@ func (p *proc) waitExit() int {
 	return 0
 }
 
-// ready waits for the listener and checks the readiness probe answers.
+// ready waits for the listener and checks the host's readiness ping (GET
+// /) gets an answer: any status will do for the host, and "/" is a
+// decision endpoint, so it is never an unconditional 200.
 func (p *proc) ready() {
 	p.t.Helper()
 	if !p.waitFor("listening") {
@@ -238,11 +241,13 @@ func (p *proc) ready() {
 	}
 	resp, err := http.Get(p.base + "/")
 	if err != nil {
-		p.t.Fatal(err)
+		p.t.Fatalf("GET /: %v (the host needs an answer)", err)
 	}
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		p.t.Fatalf("GET / = %d, the host needs an answer", resp.StatusCode)
+	r := decodeReply(p.t, resp.StatusCode, resp.Header, b)
+	if r.status == 200 || r.body["allow"] != false {
+		p.t.Fatalf("GET / without a token = %d %v, want a denial", r.status, r.body)
 	}
 }
 
@@ -297,7 +302,7 @@ func (p *proc) invoked(t *testing.T, method, path, token string) reply {
 		"Data": map[string]any{"req": map[string]any{
 			"Url": "https://app.azurewebsites.net" + customhandler.ProxyPrefix + path, "Method": method,
 			"Query": map[string]string{}, "Headers": headers,
-			"Params": map[string]string{"path": strings.TrimPrefix(path, "/")}, "Identities": []any{},
+			"Params": map[string]string{"path": strings.TrimPrefix(unescape(path), "/")}, "Identities": []any{},
 		}},
 		"Metadata": map[string]any{"sys": map[string]any{"MethodName": "authorize", "UtcNow": time.Now().UTC().Format(time.RFC3339)}},
 	})
@@ -322,6 +327,14 @@ func (p *proc) invoked(t *testing.T, method, path, token string) reply {
 		h.Set(k, v)
 	}
 	return decodeReply(t, out.Outputs.Res.StatusCode, h, []byte(out.Outputs.Res.Body))
+}
+
+// unescape is the path as the host's route parameter carries it (decoded).
+func unescape(p string) string {
+	if u, err := url.PathUnescape(p); err == nil {
+		return u
+	}
+	return p
 }
 
 const audience = "api://jwtgate-e2e"
@@ -363,6 +376,9 @@ func gateEnv(t *testing.T, iss *devissuer.Issuer) map[string]string {
 routes:
   - method: DELETE
     path: /orders/*
+    scopes: [orders:admin]
+  - method: GET
+    path: /admin/{id}
     scopes: [orders:admin]
 `), 0o600)
 	if err != nil {
@@ -470,6 +486,75 @@ func TestHandlerBinaryAnswersLikeTheFunctionsHostExpects(t *testing.T) {
 			t.Errorf("%d %v", r.status, r.body)
 		}
 	})
+	t.Run("encoded or dotted paths cannot dodge a route rule", func(t *testing.T) {
+		for _, c := range []struct {
+			name    string
+			path    string
+			headers map[string]string
+		}{
+			{"proxied encoded slash", "/admin/..%2Fpublic", nil},
+			{"proxied encoded dot-dot", "/admin/%2e%2e", nil},
+			{"traefik encoded slash", "", map[string]string{"X-Forwarded-Uri": "/admin/..%2Fx"}},
+			{"nginx encoded dot-dot", "", map[string]string{"X-Original-URI": "/admin/%2E%2E"}},
+		} {
+			r := p.proxied(t, "GET", c.path, good, c.headers)
+			if r.status != 403 || r.body["reason"] != "route_denied" {
+				t.Errorf("%s: %d %v, want 403 route_denied", c.name, r.status, r.body)
+			}
+		}
+		if r := p.invoked(t, "GET", "/admin/..%2Fpublic", good); r.status != 403 || r.body["reason"] != "route_denied" {
+			t.Errorf("invocation: %d %v, want 403 route_denied", r.status, r.body)
+		}
+		if r := p.proxied(t, "GET", "/admin/1", good, nil); r.status != 403 || r.body["reason"] != "scope_missing" {
+			t.Errorf("the rule itself: %d %v", r.status, r.body)
+		}
+	})
+	t.Run("path parameters are 400", func(t *testing.T) {
+		for _, path := range []string{"/admin;x=1/1", "/admin/1;jsessionid=x"} {
+			if r := p.proxied(t, "GET", path, admin, nil); r.status != 400 || r.body["reason"] != "event_malformed" {
+				t.Errorf("%s: %d %v", path, r.status, r.body)
+			}
+		}
+	})
+	t.Run("a forwarded uri cannot replace the proxied path", func(t *testing.T) {
+		r := p.proxied(t, "GET", "/admin/1", good, map[string]string{"X-Forwarded-Uri": "/orders/1"})
+		if r.status != 400 || r.body["reason"] != "event_malformed" {
+			t.Errorf("%d %v", r.status, r.body)
+		}
+	})
+	t.Run("method and uri come from one header family", func(t *testing.T) {
+		r := p.proxied(t, "GET", "", good, map[string]string{"X-Forwarded-Method": "GET", "X-Original-Method": "DELETE", "X-Original-URI": "/orders/1"})
+		if r.status != 400 || r.body["reason"] != "event_malformed" {
+			t.Errorf("%d %v", r.status, r.body)
+		}
+	})
+	t.Run("the root is a decision endpoint and /healthz is liveness", func(t *testing.T) {
+		get := func(path, tok string) reply {
+			req, _ := http.NewRequest("GET", p.base+path, nil)
+			if tok != "" {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return decodeReply(t, resp.StatusCode, resp.Header, b)
+		}
+		if r := get("/", ""); r.status != 401 || r.body["reason"] != "token_missing" || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("GET / without a token: %d %v", r.status, r.body)
+		}
+		if r := get("/", good); r.status != 200 || r.body["allow"] != true || r.header.Get("X-Auth-Subject") != "user-42" {
+			t.Errorf("GET / with a token: %d %v", r.status, r.body)
+		}
+		if r := get("/", expired); r.status != 401 {
+			t.Errorf("GET / with an expired token: %d %v", r.status, r.body)
+		}
+		if r := get(customhandler.HealthPath, ""); r.status != 200 || r.body["status"] != "ready" || r.body["allow"] != nil {
+			t.Errorf("GET %s: %d %v", customhandler.HealthPath, r.status, r.body)
+		}
+	})
 	t.Run("logs name the invocation and never the token", func(t *testing.T) {
 		logs := p.logs()
 		if !strings.Contains(logs, `"invocation_id":"e2e-invocation"`) || !strings.Contains(logs, `"platform":"azure-functions"`) {
@@ -521,6 +606,33 @@ func TestColdStartConcurrentRequestsShareOneKeyFetch(t *testing.T) {
 	}
 }
 
+func TestForwardedHeadersSettingSelectsTheTrustedFamily(t *testing.T) {
+	iss := startIssuer(t)
+	good := mint(t, iss, nil)
+	both := map[string]string{"X-Forwarded-Method": "DELETE", "X-Forwarded-Uri": "/orders/1", "X-Original-Method": "GET", "X-Original-URI": "/orders/1"}
+	for _, c := range []struct {
+		mode       string
+		wantStatus int
+	}{
+		{"", 400},        // auto: two families describing different calls
+		{"traefik", 403}, // DELETE /orders/1 needs orders:admin
+		{"nginx", 200},   // GET /orders/1
+		{"none", 200},    // GET / (the request itself)
+	} {
+		t.Run("mode "+c.mode, func(t *testing.T) {
+			env := gateEnv(t, iss)
+			if c.mode != "" {
+				env["JWTGATE_FORWARDED_HEADERS"] = c.mode
+			}
+			p := startHandler(t, env)
+			p.ready()
+			if r := p.proxied(t, "GET", "", good, both); r.status != c.wantStatus {
+				t.Errorf("status %d, want %d: %v", r.status, c.wantStatus, r.body)
+			}
+		})
+	}
+}
+
 func TestIssuerDownFromTheStartAnswers503(t *testing.T) {
 	iss := startIssuer(t)
 	iss.SetDown(true)
@@ -569,6 +681,7 @@ func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {
 	}{
 		{"missing audience", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL()}, "", "JWTGATE_AUDIENCES"},
 		{"bad port", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience}, "http", "FUNCTIONS_CUSTOMHANDLER_PORT"},
+		{"bad forwarded headers mode", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_FORWARDED_HEADERS": "envoy"}, "", "JWTGATE_FORWARDED_HEADERS"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,13 +3,16 @@
 // FUNCTIONS_CUSTOMHANDLER_PORT (default 8080) on the loopback interface,
 // where the Functions host connects; JWTGATE_LISTEN_HOST changes the
 // interface when it runs as a standalone forward-auth service (e.g.
-// "0.0.0.0" in a container).
+// "0.0.0.0" in a container). JWTGATE_FORWARDED_HEADERS (auto, traefik,
+// nginx, none) selects which forward-auth headers are trusted.
 //
-// It listens before anything else, so the host's readiness probe (GET /)
-// is answered at once, and builds the core (configuration and key warm-up)
-// in parallel; decision requests that arrive meanwhile wait for it. A
-// configuration error stops the process with a non-zero status and one
-// message naming the setting. SIGTERM and SIGINT shut it down gracefully.
+// It listens before anything else and builds the core (configuration and
+// key warm-up) in parallel. The host's readiness ping (GET /, which takes
+// any answer) is answered at once: "/" is a decision endpoint, so until the
+// core is built it is a 503. Other decision requests that arrive meanwhile
+// wait for the core; GET /healthz is the liveness check. A configuration
+// error stops the process with a non-zero status and one message naming the
+// setting. SIGTERM and SIGINT shut it down gracefully.
 package main
 
 import (
@@ -78,6 +81,10 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	fwd, err := customhandler.ParseForwardedHeaders(getenv("JWTGATE_FORWARDED_HEADERS"))
+	if err != nil {
+		return fmt.Errorf("JWTGATE_FORWARDED_HEADERS: %q %w", getenv("JWTGATE_FORWARDED_HEADERS"), err)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -121,7 +128,7 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) e
 			shutdown()
 			return fmt.Errorf("configuration: %w", b.err)
 		}
-		g.ready(customhandler.New(b.c, b.c.Config(), logger))
+		g.ready(customhandler.New(b.c, b.c.Config(), logger, customhandler.WithForwardedHeaders(fwd)))
 		logger.Info("ready", slog.String("addr", ln.Addr().String()))
 		// The counters of the whole run, once, when it stops.
 		defer func() { logger.Info("stopped", slog.Any("stats", b.c.Stats())) }()
@@ -145,8 +152,8 @@ func run(ctx context.Context, getenv func(string) string, logger *slog.Logger) e
 	}
 }
 
-// gate answers the readiness probe at once and holds decision requests
-// until the core is built.
+// gate answers the liveness check and the host's readiness ping at once
+// and holds other decision requests until the core is built.
 type gate struct {
 	// h is set once by ready, before done is closed.
 	h    atomic.Pointer[customhandler.Handler]
@@ -169,6 +176,12 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		customhandler.WriteHealth(w, r, false)
 		return
 	}
+	if customhandler.IsRoot(r) {
+		// The host pings GET / until it gets any answer: answer at once,
+		// and fail closed.
+		writeStarting(w)
+		return
+	}
 	t := time.NewTimer(startupWait)
 	defer t.Stop()
 	select {
@@ -176,10 +189,15 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.h.Load().ServeHTTP(w, r)
 	case <-r.Context().Done():
 	case <-t.C:
-		w.Header().Set("Retry-After", "5")
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"allow":false,"outcome":"unavailable","reason":"keys_unavailable","detail":"still starting"}` + "\n"))
+		writeStarting(w)
 	}
+}
+
+// writeStarting denies a decision request while the core is being built.
+func writeStarting(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"allow":false,"outcome":"unavailable","reason":"keys_unavailable","detail":"still starting"}` + "\n"))
 }

@@ -220,12 +220,12 @@ func startProcess(cmd *exec.Cmd, logOut io.Writer) (*process, error) {
 	return p, nil
 }
 
-// waitReady waits until the Azure handler answers its readiness probe and
-// has built its core.
+// waitReady waits until the Azure handler answers its liveness check
+// (/healthz; "/" is a decision endpoint, never an unconditional 200).
 func (t *throughRuntime) waitReady(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, t.azureURL+"/", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, t.azureURL+"/healthz", nil)
 		resp, err := t.client.Do(req)
 		if err == nil {
 			_ = resp.Body.Close()

@@ -9,7 +9,7 @@ type Setting struct {
 
 // Settings lists every JWTGATE_ environment variable the product reads:
 // FromEnv reads all of them except the few an adapter reads itself (the
-// Azure handler's listen host). Infra templates and documentation are
+// Azure handler's listen host and forwarded-headers mode). Infra templates and documentation are
 // checked against this list. Test and tooling variables are not settings.
 var Settings = []Setting{
 	{"JWTGATE_OPENID_CONFIG", "", "comma-separated OpenID discovery URLs (…/.well-known/openid-configuration)"},
@@ -46,7 +46,8 @@ var Settings = []Setting{
 	{"JWTGATE_POLICY_FILE", "", "path to a policy file (YAML or JSON); environment variables override it"},
 	{"JWTGATE_APIM_POLICY_FILE", "", "path to an Azure API Management policy XML; its <validate-jwt> is the config"},
 	{"JWTGATE_LISTEN_HOST", "127.0.0.1", "Azure handler: interface to listen on (e.g. 0.0.0.0 as a standalone forward-auth service in a container)"},
+	{"JWTGATE_FORWARDED_HEADERS", "auto", "Azure handler: forward-auth headers trusted for the original method and URI: auto (both families, which must agree), traefik (X-Forwarded-*), nginx (X-Original-*) or none"},
 }
 
 // adapterSettings are read by an adapter, not by FromEnv.
-var adapterSettings = map[string]bool{"JWTGATE_LISTEN_HOST": true}
+var adapterSettings = map[string]bool{"JWTGATE_LISTEN_HOST": true, "JWTGATE_FORWARDED_HEADERS": true}

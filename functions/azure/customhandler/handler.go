@@ -13,9 +13,13 @@
 //     {"Data":{"req":{…}},"Metadata":{…}}, answered with
 //     {"Outputs":{"res":{…}},"Logs":[…],"ReturnValue":null}.
 //
-// GET / (and HEAD /) answer the host's readiness probe. No validation logic
-// lives here; the package holds no mutable state, so one handler serves
-// concurrent requests.
+// "/" is a decision endpoint too (the Functions host's readiness ping
+// accepts any answer, and a proxy aimed at "/" must never get an
+// unconditional 200); GET or HEAD /healthz is the liveness check, never a
+// decision. Route rules see the original path exactly as received (still
+// escaped, never decoded or cleaned), so the core can refuse ambiguous
+// paths. No validation logic lives here; the package holds no mutable
+// state, so one handler serves concurrent requests.
 package customhandler
 
 import (
@@ -39,6 +43,10 @@ const (
 	ProxyPrefix = "/api/" + FunctionName
 	// InvocationPath is where the host POSTs invocation payloads.
 	InvocationPath = "/" + FunctionName
+	// HealthPath answers GET and HEAD with {"status":"ready"} (or
+	// "starting") and 200, without a decision: a liveness check, never an
+	// auth endpoint.
+	HealthPath = "/healthz"
 )
 
 // Shapes reported in the decision log line.
@@ -73,6 +81,10 @@ func WithRealm(realm string) Option { return func(h *Handler) { h.realm = realm 
 // whole seconds, at least 1).
 func WithRetryAfter(d time.Duration) Option { return func(h *Handler) { h.retryAfter = d } }
 
+// WithForwardedHeaders sets which forward-auth headers are read
+// (JWTGATE_FORWARDED_HEADERS; the default is ForwardedAuto).
+func WithForwardedHeaders(m ForwardedHeaders) Option { return func(h *Handler) { h.fwd = m } }
+
 // WithClock sets the clock used to measure decision latency.
 func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
 
@@ -86,6 +98,7 @@ type Handler struct {
 	failMsg    string
 	realm      string
 	retryAfter time.Duration
+	fwd        ForwardedHeaders
 	now        func() time.Time
 }
 
@@ -109,6 +122,7 @@ func New(d core.Decider, cfg *config.Config, logger *slog.Logger, opts ...Option
 		failMsg:    cfg.FailedMessage,
 		realm:      DefaultRealm,
 		retryAfter: DefaultRetryAfter,
+		fwd:        ForwardedAuto,
 		now:        time.Now,
 	}
 	// A failed validation must never be answered with a success or a
@@ -129,36 +143,51 @@ func New(d core.Decider, cfg *config.Config, logger *slog.Logger, opts ...Option
 	return h
 }
 
-// ServeHTTP dispatches on the path: the readiness probe, the invocation
-// payload endpoint, and the proxy / forward-auth endpoint. Anything else is
-// a 404, never an allow.
+// ServeHTTP dispatches on the path as received (still escaped): the
+// liveness check, the invocation payload endpoint, and the decision
+// endpoints (/api/authorize[/path] and "/"). Anything else is a 404, never
+// an allow.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
+	p := rawRequestPath(r)
 	switch {
-	case IsHealthCheck(r):
-		WriteHealth(w, r, true)
+	case p == HealthPath:
+		serveHealth(w, r, true)
 	case strings.EqualFold(p, InvocationPath):
 		h.serveInvocation(w, r)
 	case hasProxyPrefix(p):
-		h.serveProxy(w, r)
-	case p == "/" && hasForwardHeaders(r.Header):
-		// A forward-auth proxy pointed at the root: decide, do not
-		// mistake it for the readiness probe.
-		h.serveProxy(w, r)
+		h.serveProxy(w, r, stripProxyPrefix(p))
+	case p == "/":
+		// The Functions host's readiness ping (any answer will do), or a
+		// forward-auth proxy aimed at the root: decide either way.
+		h.serveProxy(w, r, "/")
 	default:
-		writeError(w, http.StatusNotFound, "not_found", "jwtgate answers at "+ProxyPrefix+"[/path] (proxy and forward-auth) and POST "+InvocationPath+" (invocation payload)")
+		writeError(w, http.StatusNotFound, "not_found", "jwtgate answers at "+ProxyPrefix+"[/path] and / (proxy and forward-auth), POST "+InvocationPath+" (invocation payload) and "+HealthPath+" (liveness, not a decision)")
 	}
 }
 
-// IsHealthCheck reports whether r is the host's readiness probe: GET or
-// HEAD of "/" without forward-auth headers (so a proxy misconfigured to ask
-// "/" gets a decision, not an unconditional 200).
+// IsHealthCheck reports whether r asks for the liveness check: GET or HEAD
+// of HealthPath. It is never a decision.
 func IsHealthCheck(r *http.Request) bool {
-	return r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !hasForwardHeaders(r.Header)
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && rawRequestPath(r) == HealthPath
 }
 
-// WriteHealth answers the readiness probe; ready tells whether the core is
-// built (the host only needs an answer, so both are 200).
+// IsRoot reports whether r is for "/", the decision endpoint the Functions
+// host also pings for readiness.
+func IsRoot(r *http.Request) bool { return rawRequestPath(r) == "/" }
+
+// serveHealth answers HealthPath: GET and HEAD only.
+func serveHealth(w http.ResponseWriter, r *http.Request, ready bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", HealthPath+" takes GET or HEAD")
+		return
+	}
+	WriteHealth(w, r, ready)
+}
+
+// WriteHealth answers the liveness check; ready tells whether the core is
+// built. Both are 200 with {"status":"ready"|"starting"}: a body that is
+// clearly not a decision.
 func WriteHealth(w http.ResponseWriter, r *http.Request, ready bool) {
 	status := "starting"
 	if ready {

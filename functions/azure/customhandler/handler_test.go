@@ -308,15 +308,15 @@ func TestForwardedHeadersGiveTheOriginalCall(t *testing.T) {
 		{"nginx method and uri", "GET", "/api/authorize", map[string]string{"X-Original-Method": "POST", "X-Original-URI": "/admin/users"}, "POST", "/admin/users", ""},
 		{"uri without method takes the request method", "PUT", "/api/authorize", map[string]string{"X-Original-URI": "/a"}, "PUT", "/a", ""},
 		{"both families agreeing", "GET", "/api/authorize", map[string]string{"X-Forwarded-Uri": "/a", "X-Original-URI": "/a", "X-Forwarded-Method": "GET", "X-Original-Method": "GET"}, "GET", "/a", ""},
-		{"dot segments are resolved", "GET", "/api/authorize", map[string]string{"X-Forwarded-Uri": "/public/../admin/x"}, "GET", "/admin/x", ""},
-		{"encoded dot segments are resolved", "GET", "/api/authorize", map[string]string{"X-Forwarded-Uri": "/public/%2e%2e/admin"}, "GET", "/admin", ""},
+		{"dot segments are passed as sent", "GET", "/api/authorize", map[string]string{"X-Forwarded-Uri": "/public/../admin/x"}, "GET", "/public/../admin/x", ""},
+		{"encoded dot segments are passed as sent", "GET", "/api/authorize", map[string]string{"X-Forwarded-Uri": "/public/%2e%2e/admin"}, "GET", "/public/%2e%2e/admin", ""},
 		{"absolute uri", "GET", "/api/authorize", map[string]string{"X-Forwarded-Uri": "https://api.example/v1/x?q=2"}, "GET", "/v1/x", "q=2"},
 		{"trailing slash kept", "GET", "/api/authorize", map[string]string{"X-Forwarded-Uri": "/v1/"}, "GET", "/v1/", ""},
 		{"forward-auth at the root", "GET", "/", map[string]string{"X-Forwarded-Uri": "/v1/x", "X-Forwarded-Method": "PATCH"}, "PATCH", "/v1/x", ""},
 		{"proxied path after the prefix", "DELETE", "/api/authorize/orders/42", nil, "DELETE", "/orders/42", ""},
 		{"proxied prefix alone is the root", "GET", "/api/authorize", nil, "GET", "/", ""},
 		{"proxied prefix in another case", "GET", "/API/Authorize/x", nil, "GET", "/x", ""},
-		{"proxied dot segments are resolved", "GET", "/api/authorize/a/../../b", nil, "GET", "/b", ""},
+		{"proxied dot segments are passed as sent", "GET", "/api/authorize/a/../../b", nil, "GET", "/a/../../b", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -434,7 +434,9 @@ func TestInvocationPathAndQuery(t *testing.T) {
 		wantPath  string
 		wantQuery string
 	}{
-		{"params path wins", map[string]any{"Url": "http://h/api/authorize/x", "Method": "GET", "Params": map[string]string{"path": "orders/1"}}, "/orders/1", ""},
+		{"url path wins over the decoded params", map[string]any{"Url": "http://h/api/authorize/x%2Fy", "Method": "GET", "Params": map[string]string{"path": "x/y"}}, "/x%2Fy", ""},
+		{"params path when the url is outside the default route prefix", map[string]any{"Url": "http://h/authorize/orders/1?q=1", "Method": "GET", "Params": map[string]string{"path": "orders/1"}}, "/orders/1", "q=1"},
+		{"relative url", map[string]any{"Url": "/api/authorize/a", "Method": "GET"}, "/a", ""},
 		{"empty params is the root", map[string]any{"Url": "http://h/api/authorize", "Method": "GET", "Params": map[string]string{}}, "/", ""},
 		{"url path without params", map[string]any{"Url": "http://h/api/authorize/a/b?q=1", "Method": "GET"}, "/a/b", "q=1"},
 		{"query object merged", map[string]any{"Url": "http://h/api/authorize", "Method": "GET", "Query": map[string]any{"t": "v", "m": []string{"1", "2"}}}, "/", "m=1&m=2&t=v"},
@@ -526,13 +528,18 @@ func TestReadinessProbeAndOtherPaths(t *testing.T) {
 		wantStatus           int
 		wantCalls            int
 	}{
-		{"GET / is the readiness probe", "GET", "/", nil, 200, 0},
-		{"HEAD / is the readiness probe", "HEAD", "/", nil, 200, 0},
+		{"GET / is a decision (the host's ping takes any answer)", "GET", "/", nil, 401, 1},
+		{"HEAD / is a decision", "HEAD", "/", nil, 401, 1},
+		{"POST / is a decision", "POST", "/", nil, 401, 1},
 		{"GET / with forward-auth headers is a decision", "GET", "/", map[string]string{"X-Forwarded-Uri": "/x"}, 401, 1},
+		{"GET /healthz is liveness", "GET", "/healthz", nil, 200, 0},
+		{"HEAD /healthz is liveness", "HEAD", "/healthz", nil, 200, 0},
+		{"/healthz with forward-auth headers is still no decision", "GET", "/healthz", map[string]string{"X-Forwarded-Uri": "/x"}, 200, 0},
+		{"/healthz below is 404", "GET", "/healthz/x", nil, 404, 0},
+		{"encoded prefix is 404", "GET", "/api/authoriz%65/x", nil, 404, 0},
 		{"unknown path is 404", "GET", "/api/other", nil, 404, 0},
 		{"prefix look-alike is 404", "GET", "/api/authorizex", nil, 404, 0},
 		{"invocation endpoint takes only POST", "GET", "/authorize", nil, 405, 0},
-		{"POST / is 404", "POST", "/", nil, 404, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -92,7 +92,7 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "the invocation endpoint takes POST")
 		return
 	}
-	req, err := decodeInvocation(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	req, err := h.decodeInvocation(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -125,7 +125,7 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodeInvocation parses an invocation payload into the core request.
-func decodeInvocation(body io.Reader) (*decision.Request, error) {
+func (h *Handler) decodeInvocation(body io.Reader) (*decision.Request, error) {
 	raw, err := io.ReadAll(body)
 	if err != nil {
 		return nil, err
@@ -141,7 +141,7 @@ func decodeInvocation(body io.Reader) (*decision.Request, error) {
 	if p.Data.Req == nil {
 		return nil, errors.New(`Data.req is missing (the HTTP trigger must be named "req")`)
 	}
-	return requestFromTrigger(p.Data.Req)
+	return h.requestFromTrigger(p.Data.Req)
 }
 
 func shortJSONError(err error) string {
@@ -159,9 +159,8 @@ func shortJSONError(err error) string {
 }
 
 // requestFromTrigger builds the core request from the host's description of
-// the caller's request. Forward-auth headers win for method and path, as in
-// the proxy shape.
-func requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, error) {
+// the caller's request. Forward-auth headers are read as in the proxy shape.
+func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, error) {
 	req := &decision.Request{Header: http.Header{}}
 	names := make([]string, 0, len(t.Headers))
 	for name := range t.Headers {
@@ -176,7 +175,11 @@ func requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, error) {
 			req.Header.Add(name, v)
 		}
 	}
-	o, forwarded, err := fromForwardHeaders(req.Header, t.Method)
+	reqPath, rawQuery, err := triggerPath(t)
+	if err != nil {
+		return nil, err
+	}
+	o, forwarded, err := h.forwarded(req.Header, t.Method, original{path: reqPath})
 	if err != nil {
 		return nil, err
 	}
@@ -187,16 +190,10 @@ func requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, error) {
 	if req.Method, err = checkMethod(t.Method); err != nil {
 		return nil, errors.New("Data.req.Method is missing or invalid")
 	}
-	if req.Path, err = triggerPath(t); err != nil {
-		return nil, err
-	}
+	req.Path = reqPath
 	req.Query = url.Values{}
-	if t.URL != "" {
-		if u, err := url.Parse(t.URL); err == nil {
-			if q, err := url.ParseQuery(u.RawQuery); err == nil {
-				req.Query = q
-			}
-		}
+	if q, err := url.ParseQuery(rawQuery); err == nil {
+		req.Query = q
 	}
 	for k, vs := range t.Query {
 		if _, dup := req.Query[k]; !dup {
@@ -206,24 +203,37 @@ func requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, error) {
 	return req, nil
 }
 
-// triggerPath is the original path: the host's route parameter "path" (the
-// {*path} catch-all) when the host sent Params, else the URL's path after
-// /api/authorize.
-func triggerPath(t *HTTPTriggerRequest) (string, error) {
-	if t.Params != nil {
-		return cleanPath(t.Params["path"])
+// triggerPath is the original path, raw as received, and the raw query:
+// the URL's path after /api/authorize, else (a URL outside the default
+// route prefix) the host's route parameter "path" (the {*path}
+// catch-all, which the host has already decoded).
+func triggerPath(t *HTTPTriggerRequest) (path, rawQuery string, err error) {
+	if t.URL != "" {
+		var urlPath string
+		if strings.HasPrefix(t.URL, "/") {
+			urlPath, rawQuery, _ = strings.Cut(t.URL, "?")
+		} else if urlPath, rawQuery, err = splitURIPath(t.URL); err != nil {
+			return "", "", errors.New("Data.req.Url is not a URL")
+		}
+		if hasProxyPrefix(urlPath) {
+			p := stripProxyPrefix(urlPath)
+			if err := checkRawPath(p); err != nil {
+				return "", "", errors.New("Data.req.Url: " + err.Error())
+			}
+			return p, rawQuery, nil
+		}
 	}
-	if t.URL == "" {
-		return "", errors.New("Data.req.Url is missing")
+	if t.Params == nil {
+		if t.URL == "" {
+			return "", "", errors.New("Data.req.Url is missing")
+		}
+		return "", "", errors.New("Data.req.Url is not under " + ProxyPrefix + " and Params.path is absent")
 	}
-	u, err := url.Parse(t.URL)
-	if err != nil {
-		return "", errors.New("Data.req.Url is not a URL")
+	p := "/" + strings.TrimPrefix(t.Params["path"], "/")
+	if err := checkRawPath(p); err != nil {
+		return "", "", errors.New("Data.req.Params.path: " + err.Error())
 	}
-	if !hasProxyPrefix(u.Path) {
-		return "", errors.New("Data.req.Url is not under " + ProxyPrefix + " and Params.path is absent")
-	}
-	return cleanPath(stripProxyPrefix(u.Path))
+	return p, rawQuery, nil
 }
 
 // flattenHeaders joins each header's values for the output binding.

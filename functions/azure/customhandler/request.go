@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
 	"github.com/jwtgate/jwtgate/shared/decision"
@@ -22,17 +21,59 @@ const (
 	HeaderOriginalURI     = "X-Original-Uri" // canonical form of X-Original-URI
 )
 
+// ForwardedHeaders selects which forward-auth header family the handler
+// reads (JWTGATE_FORWARDED_HEADERS).
+type ForwardedHeaders string
+
+// The JWTGATE_FORWARDED_HEADERS values.
+const (
+	// ForwardedAuto reads both families; when both are present they must
+	// describe the same call.
+	ForwardedAuto ForwardedHeaders = "auto"
+	// ForwardedTraefik reads only X-Forwarded-Method and X-Forwarded-Uri.
+	ForwardedTraefik ForwardedHeaders = "traefik"
+	// ForwardedNginx reads only X-Original-Method and X-Original-URI.
+	ForwardedNginx ForwardedHeaders = "nginx"
+	// ForwardedNone ignores every forward-auth header: the original call is
+	// the request itself (Envoy ext_authz, the Functions host's proxy).
+	ForwardedNone ForwardedHeaders = "none"
+)
+
+// ParseForwardedHeaders reads a JWTGATE_FORWARDED_HEADERS value ("" is
+// auto), case-insensitively.
+func ParseForwardedHeaders(s string) (ForwardedHeaders, error) {
+	switch m := ForwardedHeaders(strings.ToLower(strings.TrimSpace(s))); m {
+	case "":
+		return ForwardedAuto, nil
+	case ForwardedAuto, ForwardedTraefik, ForwardedNginx, ForwardedNone:
+		return m, nil
+	}
+	return "", errors.New("must be one of auto, traefik, nginx, none")
+}
+
+// headerFamily is one convention's pair of headers.
+type headerFamily struct{ method, uri string }
+
+var (
+	traefikFamily = headerFamily{HeaderForwardedMethod, HeaderForwardedURI}
+	nginxFamily   = headerFamily{HeaderOriginalMethod, HeaderOriginalURI}
+)
+
+// families lists the header families the mode reads.
+func (m ForwardedHeaders) families() []headerFamily {
+	switch m {
+	case ForwardedTraefik:
+		return []headerFamily{traefikFamily}
+	case ForwardedNginx:
+		return []headerFamily{nginxFamily}
+	case ForwardedNone:
+		return nil
+	}
+	return []headerFamily{traefikFamily, nginxFamily}
+}
+
 // maxPathBytes bounds the original path taken from a request or header.
 const maxPathBytes = 8 << 10
-
-func hasForwardHeaders(h http.Header) bool {
-	for _, k := range []string{HeaderForwardedMethod, HeaderForwardedURI, HeaderOriginalMethod, HeaderOriginalURI} {
-		if len(headerValues(h, k)) > 0 {
-			return true
-		}
-	}
-	return false
-}
 
 // headerValues is h.Values(name), also finding keys that are not in
 // canonical form (a Header built by hand, e.g. "X-Original-URI").
@@ -46,72 +87,69 @@ func headerValues(h http.Header, name string) []string {
 	return out
 }
 
-// original is the protected call's method, path and query.
+// original is the protected call's method, path (raw, still escaped) and
+// query.
 type original struct {
 	method string
 	path   string
 	query  url.Values
 }
 
-// fromForwardHeaders reads the original call from forward-auth headers.
-// ok is false when none are present. Two families that disagree, a repeated
-// header or an unparsable value is an error: an ambiguous original call
-// must not pick the more lenient route rule.
-func fromForwardHeaders(h http.Header, fallbackMethod string) (o original, ok bool, err error) {
-	if !hasForwardHeaders(h) {
+func (o original) same(p original) bool {
+	return o.method == p.method && o.path == p.path && o.query.Encode() == p.query.Encode()
+}
+
+// fromFamily reads the original call from one header family. present is
+// false when the family sends neither header. A family's method comes only
+// from its own method header, else the request's own method: never from the
+// other family.
+func fromFamily(h http.Header, f headerFamily, requestMethod string) (o original, present bool, err error) {
+	ms, us := headerValues(h, f.method), headerValues(h, f.uri)
+	if len(ms) == 0 && len(us) == 0 {
 		return o, false, nil
 	}
-	method, err := agree(h, HeaderForwardedMethod, HeaderOriginalMethod)
-	if err != nil {
-		return o, true, err
+	if len(ms) > 1 || len(us) > 1 {
+		return o, true, errors.New("forward-auth header repeated: " + f.method + " / " + f.uri)
 	}
-	uri, err := agree(h, HeaderForwardedURI, HeaderOriginalURI)
-	if err != nil {
-		return o, true, err
+	method, uri := requestMethod, ""
+	if len(ms) == 1 && strings.TrimSpace(ms[0]) != "" {
+		method = strings.TrimSpace(ms[0])
 	}
-	if method == "" {
-		method = fallbackMethod
+	if len(us) == 1 {
+		uri = strings.TrimSpace(us[0])
+	}
+	if uri == "" {
+		return o, true, errors.New("forward-auth request with " + f.method + " but without " + f.uri)
 	}
 	if o.method, err = checkMethod(method); err != nil {
 		return o, true, err
 	}
-	if uri == "" {
-		return o, true, errors.New("forward-auth request without X-Forwarded-Uri or X-Original-URI")
-	}
-	u, perr := url.ParseRequestURI(uri)
-	if perr != nil || len(uri) > maxPathBytes {
-		return o, true, errors.New("original URI is not a valid request URI")
-	}
-	if o.path, err = cleanPath(u.Path); err != nil {
+	if o.path, o.query, err = splitURI(uri); err != nil {
 		return o, true, err
-	}
-	if o.query, perr = url.ParseQuery(u.RawQuery); perr != nil {
-		return o, true, errors.New("original URI has an invalid query string")
 	}
 	return o, true, nil
 }
 
-// agree returns the single value the two headers give (either may be
-// absent), or an error when a header repeats or the two disagree.
-func agree(h http.Header, a, b string) (string, error) {
-	va, vb := headerValues(h, a), headerValues(h, b)
-	if len(va) > 1 || len(vb) > 1 {
-		return "", errors.New("forward-auth header repeated: " + a + " / " + b)
+// fromForwardHeaders reads the original call from the forward-auth headers
+// the mode trusts. ok is false when none are present. With both families
+// present (auto), each is read on its own and they must describe the same
+// call: an ambiguous original call must not pick the more lenient route
+// rule.
+func fromForwardHeaders(h http.Header, mode ForwardedHeaders, requestMethod string) (o original, ok bool, err error) {
+	for _, f := range mode.families() {
+		fo, present, ferr := fromFamily(h, f, requestMethod)
+		if ferr != nil {
+			return o, true, ferr
+		}
+		if !present {
+			continue
+		}
+		if ok && !fo.same(o) {
+			return o, true, errors.New("X-Forwarded-Method/X-Forwarded-Uri and X-Original-Method/X-Original-URI describe different calls")
+		}
+		o, ok = fo, true
 	}
-	var x, y string
-	if len(va) == 1 {
-		x = strings.TrimSpace(va[0])
-	}
-	if len(vb) == 1 {
-		y = strings.TrimSpace(vb[0])
-	}
-	if x != "" && y != "" && x != y {
-		return "", errors.New(a + " and " + b + " disagree")
-	}
-	if x != "" {
-		return x, nil
-	}
-	return y, nil
+	return o, ok, nil
 }
 
 // checkMethod upper-cases a method and checks it is an HTTP token.
@@ -128,44 +166,119 @@ func checkMethod(m string) (string, error) {
 	return strings.ToUpper(m), nil
 }
 
-// cleanPath returns p (already percent-decoded) as an absolute, clean path
-// so that route rules see what the upstream will serve: "/a/../admin" is
-// "/admin". A trailing slash is kept. Control characters are refused.
-func cleanPath(p string) (string, error) {
-	if len(p) > maxPathBytes {
-		return "", errors.New("original path too long")
+// splitURI splits a request URI (origin form "/p?q" or absolute form
+// "https://host/p?q") into its raw path, exactly as sent (still escaped,
+// dot segments kept), and its parsed query.
+func splitURI(uri string) (string, url.Values, error) {
+	if len(uri) > maxPathBytes {
+		return "", nil, errors.New("original URI too long")
 	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x20 || p[i] == 0x7f {
-			return "", errors.New("original path contains control characters")
+	if _, err := url.ParseRequestURI(uri); err != nil {
+		return "", nil, errors.New("original URI is not a valid request URI")
+	}
+	var p, rawQuery string
+	if strings.HasPrefix(uri, "/") {
+		p, rawQuery, _ = strings.Cut(uri, "?")
+	} else {
+		var err error
+		if p, rawQuery, err = splitURIPath(uri); err != nil {
+			return "", nil, errors.New("original URI is not a valid request URI")
 		}
 	}
-	if p == "" {
-		return "/", nil
+	if err := checkRawPath(p); err != nil {
+		return "", nil, err
 	}
-	if p[0] != '/' {
-		p = "/" + p
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", nil, errors.New("original URI has an invalid query string")
 	}
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c, nil
+	return p, q, nil
 }
 
-// stripProxyPrefix returns the path after /api/authorize ("/" when none).
-func stripProxyPrefix(p string) string {
-	if !hasProxyPrefix(p) {
+// checkRawPath checks a raw path before the core sees it. The path is never
+// decoded or cleaned for the core: route rules see what the upstream
+// receives, and the core refuses ambiguous forms (dot segments, "//",
+// encoded "/", "." or "\") when route rules are configured. Refused here:
+// a path that is not absolute, path parameters (";" or "%3B": some
+// backends strip "/admin;x=1/1" to "/admin/1"), a fragment, invalid
+// percent-encoding and control characters.
+func checkRawPath(p string) error {
+	if len(p) > maxPathBytes {
+		return errors.New("original path too long")
+	}
+	if !strings.HasPrefix(p, "/") {
+		return errors.New("original path is not absolute")
+	}
+	if strings.ContainsAny(p, ";#") || strings.Contains(strings.ToLower(p), "%3b") {
+		return errors.New("original path has path parameters (;) or a fragment")
+	}
+	dec, err := url.PathUnescape(p)
+	if err != nil {
+		return errors.New("original path has invalid percent-encoding")
+	}
+	for i := 0; i < len(dec); i++ {
+		if dec[i] < 0x20 || dec[i] == 0x7f {
+			return errors.New("original path contains control characters")
+		}
+	}
+	return nil
+}
+
+// rawRequestPath is r's path exactly as received (escaped, query
+// stripped): the request-target when it is in origin form, else the
+// path of the absolute form, else the URL's escaped path (requests not
+// read by a server).
+func rawRequestPath(r *http.Request) string {
+	if strings.HasPrefix(r.RequestURI, "/") {
+		p, _, _ := strings.Cut(r.RequestURI, "?")
 		return p
 	}
-	return p[len(ProxyPrefix):]
+	if r.RequestURI != "" && r.RequestURI != "*" {
+		if p, _, err := splitURIPath(r.RequestURI); err == nil {
+			return p
+		}
+	}
+	return r.URL.EscapedPath()
+}
+
+// splitURIPath splits an absolute URI ("https://host/p?q") into its raw
+// path ("/" when it has none) and raw query, without checking them.
+func splitURIPath(uri string) (string, string, error) {
+	_, after, found := strings.Cut(uri, "://")
+	if !found {
+		return "", "", errors.New("not an absolute URI")
+	}
+	i := strings.IndexAny(after, "/?")
+	if i < 0 {
+		return "/", "", nil
+	}
+	if after[i] == '?' {
+		return "/", after[i+1:], nil
+	}
+	p, q, _ := strings.Cut(after[i:], "?")
+	return p, q, nil
+}
+
+// stripProxyPrefix returns the raw path after /api/authorize ("/" when
+// none); p must have the prefix (hasProxyPrefix).
+func stripProxyPrefix(p string) string {
+	if rest := p[len(ProxyPrefix):]; rest != "" {
+		return rest
+	}
+	return "/"
 }
 
 // requestFromHTTP builds the core request for a proxied or forward-auth
-// call. The shape tells which one it was.
-func requestFromHTTP(r *http.Request) (*decision.Request, string, error) {
+// call; reqPath is the raw original path the request itself names ("/"
+// at the root or the bare prefix). The shape tells which one it was.
+func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Request, string, error) {
 	req := &decision.Request{Header: r.Header.Clone()}
-	o, forwarded, err := fromForwardHeaders(r.Header, r.Method)
+	if err := checkRawPath(reqPath); err != nil {
+		return nil, ShapeProxy, err
+	}
+	q, qerr := url.ParseQuery(r.URL.RawQuery)
+	own := original{path: reqPath, query: q}
+	o, forwarded, err := h.forwarded(r.Header, r.Method, own)
 	if err != nil {
 		return nil, ShapeForwardAuth, err
 	}
@@ -176,13 +289,24 @@ func requestFromHTTP(r *http.Request) (*decision.Request, string, error) {
 	if req.Method, err = checkMethod(r.Method); err != nil {
 		return nil, ShapeProxy, err
 	}
-	if req.Path, err = cleanPath(stripProxyPrefix(r.URL.Path)); err != nil {
-		return nil, ShapeProxy, err
-	}
-	q, qerr := url.ParseQuery(r.URL.RawQuery)
 	if qerr != nil {
 		return nil, ShapeProxy, errors.New("invalid query string")
 	}
-	req.Query = q
+	req.Path, req.Query = reqPath, q
 	return req, ShapeProxy, nil
+}
+
+// forwarded reads the forward-auth headers the handler trusts. When the
+// request itself names a path (something after /api/authorize), it is the
+// protected call: a forward header naming another path is refused, so a
+// caller's own X-Forwarded-Uri cannot replace the path it asked for.
+func (h *Handler) forwarded(hdr http.Header, requestMethod string, own original) (original, bool, error) {
+	o, ok, err := fromForwardHeaders(hdr, h.fwd, requestMethod)
+	if err != nil || !ok {
+		return o, ok, err
+	}
+	if own.path != "/" && o.path != own.path {
+		return o, true, errors.New("forward-auth header names another path than the request (" + ProxyPrefix + own.path + ")")
+	}
+	return o, true, nil
 }
