@@ -310,6 +310,7 @@ func FuzzLoadPolicy(f *testing.F) {
 	f.Add([]byte("audiences: ['*']\nopenid_config: [\"http://127.0.0.1/x\"]\nroutes: [{path: /a/{b}/*}]\n"), "p")
 	f.Add([]byte(`{"audiences":["*"],"issuers":["i"],"keys":[{"jwks":{"keys":[{"kty":"oct"}]}}]}`), "p")
 	f.Add([]byte("a: &a [*a, *a]\n"), "p.yml")
+	f.Add([]byte("audiences: [a]\nissuers: [x, y]\nkeys:\n  - {jwks_url: \"https://x/jwks\", issuers: [x]}\n  - {jwks_url: \"https://y/jwks\", issuers: [y]}\n"), "p.yaml")
 	f.Fuzz(func(t *testing.T, data []byte, name string) {
 		// @file references are read relative to the name; keep the fuzzer
 		// away from device and proc files.
