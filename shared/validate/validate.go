@@ -281,9 +281,9 @@ func (v *Validator) authorize(ver *verified, r *decision.Request) decision.Decis
 	applied := defFail
 	if len(v.routes) > 0 {
 		d.RoutesConfigured = true
-		segs := splitPath(r.Path)
-		matched := false
 		ambiguous := r.Path != "" && ambiguousPath(r.Path)
+		segs := splitPath(normalizePath(r.Path))
+		matched := false
 		for i := range v.routes {
 			rt := &v.routes[i]
 			f := rt.req.check(ver.claims, ver.reg.scopes)

@@ -209,6 +209,7 @@ func TestAuthorization(t *testing.T) {
 			c.RequiredScopes = []string{"profile"}
 		}, nil, "GET", "/orders/7", decision.Allow, decision.ReasonOK, ""},
 		{"route rule literal segments are case-insensitive", func(c *config.Config) { c.Routes = routes }, nil, "DELETE", "/ADMIN/users/1", decision.Forbidden, decision.ScopeMissing, "admin"},
+		{"percent-encoded letters meet the rule", func(c *config.Config) { c.Routes = routes }, nil, "DELETE", "/%61dmin/users/1", decision.Forbidden, decision.ScopeMissing, "admin"},
 		{"dot segments refused", func(c *config.Config) { c.Routes = routes }, nil, "GET", "/orders/../admin/x", decision.Forbidden, decision.RouteDenied, ""},
 		{"encoded slash refused", func(c *config.Config) { c.Routes = routes }, nil, "GET", "/admin%2fusers", decision.Forbidden, decision.RouteDenied, ""},
 	}
