@@ -348,7 +348,7 @@ func TestKeyConfusionWithHMACConfigured(t *testing.T) {
 			reason, also decision.Reason
 		}{
 			// Claiming the discovery issuer: its key set holds no HMAC key.
-			{"discovery", "rsa1", decision.KeyMismatch, decision.KeyUnknown}, // known bug, see TestKeyAlgorithmMismatchIsRefused
+			{"discovery", "rsa1", decision.KeyMismatch, ""},
 			// Without a kid the configured secret may be tried (static
 			// keys without issuers serve every accepted issuer): either way
 			// the public key is not the secret.
@@ -506,8 +506,6 @@ func TestKeyAlgorithmMismatchIsRefused(t *testing.T) {
 		}
 	}
 	if len(wrongReason) > 0 {
-		t.Skipf("known bug: with the real key store (shared/keys) a kid that exists but does not fit the header alg is reported as key_unknown, "+
-			"not key_algorithm_mismatch as README 'Decisions and reason codes' documents (keys.Store.Lookup wraps ErrKeyUnknown; token.Algorithm.Verify's KeyMismatch is unreachable): %s",
-			strings.Join(wrongReason[:2], "; "))
+		t.Errorf("a kid that exists but does not fit the header alg must be key_algorithm_mismatch: %s", strings.Join(wrongReason, "; "))
 	}
 }

@@ -264,8 +264,7 @@ func TestConfigRefusesNonLoopbackHTTPKeySources(t *testing.T) {
 		t.Fatalf("refused configurations still made requests: %q", asked)
 	}
 	if len(leaks) > 0 {
-		t.Skipf("known bug: shared/config refuses a key source URL with credentials but quotes the whole URL, password included, "+
-			"in the start-up error (which the handlers log): %v", leaks)
+		t.Errorf("a start-up error quotes the password of a key source URL: %v", leaks)
 	}
 }
 

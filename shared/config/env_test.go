@@ -154,7 +154,7 @@ func TestFromEnvVariables(t *testing.T) {
 		{"openid config over http on [::1] is allowed", map[string]string{"JWTGATE_OPENID_CONFIG": "http://[::1]:9/x"}, func(c *Config) bool { return true }, ""},
 		{"openid config over http on localhost is allowed", map[string]string{"JWTGATE_OPENID_CONFIG": "http://localhost:9/x"}, func(c *Config) bool { return true }, ""},
 		{"openid config relative URL is refused", map[string]string{"JWTGATE_OPENID_CONFIG": "/.well-known/openid-configuration"}, nil, "JWTGATE_OPENID_CONFIG: \"/.well-known/openid-configuration\" is not an absolute URL"},
-		{"openid config with credentials is refused", map[string]string{"JWTGATE_OPENID_CONFIG": "https://u:p@a.example/x"}, nil, "JWTGATE_OPENID_CONFIG: \"https://u:p@a.example/x\": credentials"},
+		{"openid config with credentials is refused", map[string]string{"JWTGATE_OPENID_CONFIG": "https://u:p@a.example/x"}, nil, "JWTGATE_OPENID_CONFIG: \"https://u:xxxxx@a.example/x\": credentials"},
 		{"openid config ftp scheme is refused", map[string]string{"JWTGATE_OPENID_CONFIG": "ftp://a.example/x"}, nil, "is not https"},
 		{"no key source at all", map[string]string{"JWTGATE_OPENID_CONFIG": "<unset>"}, nil, "JWTGATE_OPENID_CONFIG: no key source"},
 		{"jwks url needs issuers", map[string]string{"JWTGATE_OPENID_CONFIG": "<unset>", "JWTGATE_JWKS_URL": "https://tenant.auth0.com/.well-known/jwks.json"}, nil,

@@ -205,16 +205,18 @@ func (v *validator) staticKey(c *Config, i int, k StaticKey, accepted map[string
 func checkFetchURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%q is not a URL", raw)
+		// Not quoted: an unparsable URL may still hold a password.
+		return fmt.Errorf("a value is not a URL (%d characters)", len(raw))
 	}
+	shown := u.Redacted() // never repeat a password in an error or a log
 	if !u.IsAbs() || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
+		return fmt.Errorf("%q is not an absolute URL", shown)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%q: credentials in the URL are not allowed", raw)
+		return fmt.Errorf("%q: credentials in the URL are not allowed", shown)
 	}
 	if u.Fragment != "" {
-		return fmt.Errorf("%q: a fragment is not allowed", raw)
+		return fmt.Errorf("%q: a fragment is not allowed", shown)
 	}
 	switch u.Scheme {
 	case "https":
@@ -223,9 +225,9 @@ func checkFetchURL(raw string) error {
 		if IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("%q: https is required (plain http only for loopback hosts: localhost, 127.0.0.0/8, ::1)", raw)
+		return fmt.Errorf("%q: https is required (plain http only for loopback hosts: localhost, 127.0.0.0/8, ::1)", shown)
 	}
-	return fmt.Errorf("%q: scheme %q is not https", raw, u.Scheme)
+	return fmt.Errorf("%q: scheme %q is not https", shown, u.Scheme)
 }
 
 // IsLoopbackHost reports whether host (a URL's Hostname, without brackets

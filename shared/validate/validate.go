@@ -219,6 +219,8 @@ func (v *Validator) verify(ctx context.Context, tok string, now time.Time) (*ver
 		switch {
 		case errors.Is(err, keys.ErrIssuerUnknown):
 			return nil, false, &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
+		case errors.Is(err, keys.ErrKeyMismatch): // also matches ErrKeyUnknown: first
+			return nil, false, &token.Error{Reason: decision.KeyMismatch, Msg: "the key named by the token's kid does not fit its algorithm"}
 		case errors.Is(err, keys.ErrKeyUnknown):
 			return nil, false, &token.Error{Reason: decision.KeyUnknown, Msg: "no key of the issuer matches the token's kid"}
 		default:
