@@ -13,7 +13,7 @@ BUILDFLAGS := -trimpath -ldflags='$(LDFLAGS)'
 
 export CGO_ENABLED := 0
 
-.PHONY: replay test vet unit fuzz idp tools bench bench-instr package events clean infra soak fuzz-long
+.PHONY: replay test vet unit fuzz idp tools bench bench-test bench-instr package events clean infra soak fuzz-long
 
 ## replay: sample events through the adapters against the embedded dev issuer
 replay:
@@ -24,7 +24,7 @@ events:
 	$(GO) run ./functions/replay events
 
 ## test: everything CI runs
-test: vet unit fuzz infra
+test: vet unit fuzz infra bench-test
 
 # End-to-end tests skip unless these point at the installed parts; `make test`
 # installs them and sets them, so CI always runs them.
@@ -89,6 +89,11 @@ package:
 ## dependencies may move ahead of the nested go.sum.
 infra:
 	cd infra/check && $(GO) test -mod=mod -count=1 ./...
+
+## bench-test: the benchmark module's own tests (every case accepts its
+## tokens and refuses a forged one; 1,000 cold requests share one fetch)
+bench-test:
+	cd shared/bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## bench: performance side by side (a nested module keeps the peer libraries
 ## out of go.mod): one table of floor / jwtgate / jwx / golang-jwt / go-jose,
