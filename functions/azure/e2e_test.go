@@ -29,6 +29,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
+	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
 // packageDir is the Functions package built once for all tests: host.json,
@@ -54,7 +55,7 @@ func functionPackage(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs the handler binary")
 	}
-	root := repoRoot(t)
+	root := localruntest.Root(t)
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "jwtgate-azure-")
 		if err != nil {

@@ -10,26 +10,8 @@ import (
 	"testing"
 
 	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
+	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
-
-// repoRoot is the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
 
 // readStrictJSON decodes a JSON file, refusing unknown trailing data.
 func readStrictJSON(t *testing.T, path string, v any) {
@@ -81,7 +63,7 @@ const binaryName = "handler"
 
 func TestHostJSONStartsTheHandlerWithProxying(t *testing.T) {
 	var h hostJSON
-	readStrictJSON(t, filepath.Join(repoRoot(t), "host.json"), &h)
+	readStrictJSON(t, filepath.Join(localruntest.Root(t), "host.json"), &h)
 	if h.Version != "2.0" {
 		t.Errorf("version = %q, want 2.0", h.Version)
 	}
@@ -107,7 +89,7 @@ func TestHostJSONStartsTheHandlerWithProxying(t *testing.T) {
 }
 
 func TestFunctionJSONDeclaresTheAuthorizeRoute(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "functions", "azure", customhandler.FunctionName)
+	dir := filepath.Join(localruntest.Root(t), "functions", "azure", customhandler.FunctionName)
 	var f functionJSON
 	readStrictJSON(t, filepath.Join(dir, "function.json"), &f)
 	if len(f.Bindings) != 2 {

@@ -16,6 +16,7 @@ import (
 	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
+	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
 // devFixture is a core configured like events/replay.env, but with the dev
@@ -23,7 +24,7 @@ import (
 // valid tokens are allowed.
 func devFixture(t testing.TB) (*fixture, string) {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "events")
+	dir := filepath.Join(localruntest.Root(t), "events")
 	k, err := devissuer.LoadKey(filepath.Join(dir, "dev-signing-key.jwk.json"))
 	if err != nil {
 		t.Skipf("no sample events (%v)", err)

@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -332,25 +330,6 @@ func checkDenied401(t testing.TB, ch string, a answerSeen) {
 		} else if a.Reason != decision.TokenMissing && !strings.Contains(wa, `error="invalid_token"`) {
 			t.Errorf("%s: WWW-Authenticate %q lacks error=\"invalid_token\"", ch, wa)
 		}
-	}
-}
-
-// repoRoot is the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test")
-		}
-		dir = parent
 	}
 }
 

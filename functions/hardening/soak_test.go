@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/devissuer"
+	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
 // Environment of the soak test. `make test` runs the short version;
@@ -54,7 +55,7 @@ func buildHandler(t *testing.T) string {
 		}
 		buildPath = filepath.Join(dir, "handler")
 		cmd := exec.Command(goTool(), "build", "-o", buildPath, "./functions/azure")
-		cmd.Dir = repoRoot(t)
+		cmd.Dir = localruntest.Root(t)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./functions/azure: %v\n%s", err, out)

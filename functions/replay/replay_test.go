@@ -4,54 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
-
-// repoRoot walks up from the test's directory to the one holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// freeAddr returns a loopback address nobody listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
 
 // sampleDir generates the sample events for a dev issuer on a free port,
 // signed with the committed dev key, into a temporary directory.
 func sampleDir(t *testing.T) (dir, addr string) {
 	t.Helper()
 	dir = t.TempDir()
-	addr = freeAddr(t)
+	addr = localruntest.FreeAddr(t)
 	_, err := generateEvents(generateOptions{
 		dir:     dir,
-		keyPath: filepath.Join(repoRoot(t), "events", KeyFileName),
+		keyPath: filepath.Join(localruntest.Root(t), "events", KeyFileName),
 		addr:    addr,
 	})
 	if err != nil {
@@ -60,7 +30,7 @@ func sampleDir(t *testing.T) (dir, addr string) {
 	return dir, addr
 }
 
-func devKey(t *testing.T) string { return filepath.Join(repoRoot(t), "events", KeyFileName) }
+func devKey(t *testing.T) string { return filepath.Join(localruntest.Root(t), "events", KeyFileName) }
 
 // replayArgs replays events (a file or directory) with the configuration
 // generated into dir, serving the dev issuer at addr.
@@ -133,7 +103,7 @@ func TestReplayWithoutUsableKeysNeverAllows(t *testing.T) {
 	// unavailable, never allow.
 	dir, _ := sampleDir(t)
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), replayArgs(t, dir, dir, freeAddr(t)), &stdout, &stderr)
+	code := run(context.Background(), replayArgs(t, dir, dir, localruntest.FreeAddr(t)), &stdout, &stderr)
 	if code != exitMismatch {
 		t.Fatalf("exit %d, want %d\n%s%s", code, exitMismatch, stdout.String(), stderr.String())
 	}
@@ -148,7 +118,7 @@ func TestReplayWithoutUsableKeysNeverAllows(t *testing.T) {
 }
 
 func TestCommittedEventsAreWhatTheGeneratorWrites(t *testing.T) {
-	root := repoRoot(t)
+	root := localruntest.Root(t)
 	dir := t.TempDir()
 	names, err := generateEvents(generateOptions{dir: dir, keyPath: filepath.Join(root, "events", KeyFileName), addr: DefaultAddr})
 	if err != nil {

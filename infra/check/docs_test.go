@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
 var reSettingName = regexp.MustCompile(`JWTGATE_[A-Z0-9_]*[A-Z0-9]`)
@@ -38,7 +40,7 @@ func TestEverySettingIsDocumentedInTheREADMEAndNothingElse(t *testing.T) {
 // product's code spells out (non-test .go files under shared/ and
 // functions/) is in config.Settings.
 func TestEveryVariableTheCodeNamesIsInTheSettingsList(t *testing.T) {
-	root := repoRoot(t)
+	root := localruntest.Root(t)
 	names := settingNames(t)
 	harness := harnessNames(t)
 	literal := regexp.MustCompile(`"(JWTGATE_[A-Z0-9_]+)"`)

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/jwtgate/jwtgate/infra/check/ziputil"
+	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
 var zips = []string{"lambda-arm64.zip", "lambda-amd64.zip", "azure-function.zip"}
@@ -23,7 +24,7 @@ var zips = []string{"lambda-arm64.zip", "lambda-amd64.zip", "azure-function.zip"
 // them. It skips while an adapter has no main package yet.
 func packageTwice(t *testing.T) (string, string) {
 	t.Helper()
-	root := repoRoot(t)
+	root := localruntest.Root(t)
 	for _, dir := range []string{"functions/lambda", "functions/azure"} {
 		if !hasMainPackage(filepath.Join(root, dir)) {
 			t.Skipf("%s has no main package yet: nothing to package", dir)
@@ -134,7 +135,7 @@ func TestPackageIsReproducibleAndLaidOutForEachPlatform(t *testing.T) {
 			t.Error("host.json: enableProxyingHttpRequest is off; the handler answers proxied requests")
 		}
 		// Every function folder of the source tree, and nothing else.
-		srcs, _ := filepath.Glob(filepath.Join(repoRoot(t), "functions/azure/*/function.json"))
+		srcs, _ := filepath.Glob(filepath.Join(localruntest.Root(t), "functions/azure/*/function.json"))
 		if len(srcs) == 0 {
 			t.Fatal("no functions/azure/*/function.json in the tree")
 		}

@@ -11,6 +11,8 @@ import (
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/intrinsics"
+
+	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
 const samTemplate = "infra/aws/template.yaml"
@@ -63,7 +65,7 @@ func openSAM(t *testing.T) *cloudformation.Template {
 			return "ref:" + name
 		})
 	}
-	tmpl, err := goformation.OpenWithOptions(filepath.Join(repoRoot(t), samTemplate), &intrinsics.ProcessorOptions{
+	tmpl, err := goformation.OpenWithOptions(filepath.Join(localruntest.Root(t), samTemplate), &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{"Ref": ref, "Fn::GetAtt": getatt, "Fn::Sub": sub},
 		ParameterOverrides:        map[string]interface{}{"AuthorizerCacheTtl": ttlSentinel, "LogRetentionDays": retentionSentinel},
 	})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
+	"github.com/jwtgate/jwtgate/shared/testvectors"
 	jwxjwa "github.com/lestrrat-go/jwx/v3/jwa"
 	jwxjwe "github.com/lestrrat-go/jwx/v3/jwe"
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -507,32 +508,8 @@ func TestReason(t *testing.T) {
 	}
 }
 
-// testdataDir finds ../shared/testdata relative to the module root.
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("public test vectors not found at %s", td)
-	}
-	return td
-}
-
 func TestRFC7520Cookbook(t *testing.T) {
-	dir := filepath.Join(testdataDir(t), "jose-cookbook", "jwe")
+	dir := filepath.Join(testvectors.Dir(t), "jose-cookbook", "jwe")
 	for _, name := range []string{
 		"5_2.key_encryption_using_rsa-oaep_with_aes-gcm.json",
 		"5_6.direct_encryption_using_aes-gcm.json",
@@ -580,7 +557,7 @@ var unsupportedByDesign = map[string]bool{
 }
 
 func TestWycheproof(t *testing.T) {
-	dir := filepath.Join(testdataDir(t), "wycheproof")
+	dir := filepath.Join(testvectors.Dir(t), "wycheproof")
 	var decrypted, refusedValid, refusedInvalid int
 	for _, file := range []string{"json_web_encryption_test.json", "json_web_crypto_test.json"} {
 		data, err := os.ReadFile(filepath.Join(dir, file))

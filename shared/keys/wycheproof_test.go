@@ -18,32 +18,8 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/config"
+	"github.com/jwtgate/jwtgate/shared/testvectors"
 )
-
-// testdataDir returns ../shared/testdata relative to the module root, or
-// skips the test when the public test vectors are not there.
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("public test vectors not found at %s", td)
-	}
-	return td
-}
 
 type wycheproofJWK struct {
 	TestGroups []struct {
@@ -126,7 +102,7 @@ func jwsHeader(t *testing.T, jws string) (alg, kid string) {
 //     deliberately rejected, because jwtgate never uses a symmetric key
 //     that came over the network (HMAC secrets come only from configuration).
 func TestWycheproofJSONWebKey(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(testdataDir(t), "wycheproof", "json_web_key_test.json"))
+	data, err := os.ReadFile(filepath.Join(testvectors.Dir(t), "wycheproof", "json_web_key_test.json"))
 	if err != nil {
 		t.Skipf("wycheproof vectors: %v", err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/jwtgate/jwtgate/shared/decision"
-	"github.com/jwtgate/jwtgate/shared/internal/testvectors"
+	"github.com/jwtgate/jwtgate/shared/testvectors"
 )
 
 // TestCookbookJWS verifies the RFC 7520 (and RFC 8037 Ed25519) compact

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/jwtgate/jwtgate/shared/internal/testvectors"
+	"github.com/jwtgate/jwtgate/shared/testvectors"
 )
 
 // TestWycheproofRawSignatures checks each verifier against Wycheproof's raw

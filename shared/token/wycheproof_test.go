@@ -8,8 +8,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/jwtgate/jwtgate/shared/internal/testvectors"
 	"github.com/jwtgate/jwtgate/shared/keys"
+	"github.com/jwtgate/jwtgate/shared/testvectors"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 

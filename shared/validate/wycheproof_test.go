@@ -8,8 +8,8 @@ import (
 
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
-	"github.com/jwtgate/jwtgate/shared/internal/testvectors"
 	"github.com/jwtgate/jwtgate/shared/keys"
+	"github.com/jwtgate/jwtgate/shared/testvectors"
 )
 
 // TestWycheproofFullPath sends every compact Wycheproof JWS through the
