@@ -8,13 +8,11 @@ package main
 // X-Azure-Functions-InvocationId) and as forward-auth proxies do.
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -29,6 +27,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
+	"github.com/jwtgate/jwtgate/shared/localrun"
 	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
@@ -63,15 +62,9 @@ func functionPackage(t *testing.T) string {
 			return
 		}
 		packageDir = dir
-		goBin, err := exec.LookPath("go")
+		err = localrun.GoBuild(context.Background(), localrun.Build{Dir: root, Pkg: "./functions/azure", Out: filepath.Join(dir, binaryName), Flags: []string{"-trimpath"}})
 		if err != nil {
-			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		}
-		cmd := exec.Command(goBin, "build", "-trimpath", "-o", filepath.Join(dir, binaryName), ".")
-		cmd.Dir = filepath.Join(root, "functions", "azure")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			buildErr = err
 			return
 		}
 		copyFile := func(src, dst string) {
@@ -98,16 +91,14 @@ func functionPackage(t *testing.T) string {
 
 // proc is one running handler process.
 type proc struct {
+	*localrun.Proc
 	t    *testing.T
-	cmd  *exec.Cmd
 	base string
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, set before done is closed
 
 	mu     sync.Mutex // guards stdout and stderr
 	stdout bytes.Buffer
 	stderr bytes.Buffer
-	lines  chan string // stdout lines, for waiting on the "listening" record
+	lines  chan string // stdout lines, for waiting on the "listening" record; closed at exit
 }
 
 func (p *proc) logs() string {
@@ -116,81 +107,52 @@ func (p *proc) logs() string {
 	return p.stdout.String() + p.stderr.String()
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startHandler runs the package's executable as the host does: from the
 // package root (the working directory), with the port in
 // FUNCTIONS_CUSTOMHANDLER_PORT and the app settings in the environment.
 func startHandler(t *testing.T, env map[string]string) *proc {
 	t.Helper()
 	dir := functionPackage(t)
-	port := freePort(t)
+	port := localruntest.FreePort(t)
 	cmd := exec.Command(filepath.Join(dir, binaryName))
 	cmd.Dir = dir
 	cmd.Env = []string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(port), "FUNCTIONS_WORKER_RUNTIME=custom"}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &proc{t: t, cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{}), lines: make(chan string, 1024)}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = writerFunc(func(b []byte) (int, error) {
+	p := &proc{t: t, base: "http://127.0.0.1:" + strconv.Itoa(port), lines: make(chan string, 1024)}
+	cmd.Stdout = localrun.Lines(func(line []byte) {
+		p.mu.Lock()
+		p.stdout.Write(line)
+		p.stdout.WriteByte('\n')
+		p.mu.Unlock()
+		select {
+		case p.lines <- string(line):
+		default:
+		}
+	})
+	cmd.Stderr = localrun.Lines(func(line []byte) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return p.stderr.Write(b)
+		p.stderr.Write(line)
+		p.stderr.WriteByte('\n')
 	})
-	if err := cmd.Start(); err != nil {
+	var err error
+	if p.Proc, err = localrun.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
-	copied := make(chan struct{})
 	go func() {
-		defer close(copied)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.stdout.WriteString(line + "\n")
-			p.mu.Unlock()
-			select {
-			case p.lines <- line:
-			default:
-			}
-		}
+		<-p.Exited() // no line comes after
 		close(p.lines)
 	}()
-	go func() {
-		<-copied // Wait closes the pipe; read it to the end first
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
+		_ = p.Stop(nil, 0)
 		if t.Failed() {
 			t.Logf("handler output:\n%s", p.logs())
 		}
 	})
 	return p
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // waitFor waits until a stdout record has msg (bounded); false if the
 // process exits first.
@@ -218,16 +180,16 @@ func (p *proc) waitFor(msg string) bool {
 func (p *proc) waitExit() int {
 	p.t.Helper()
 	select {
-	case <-p.done:
+	case <-p.Exited():
 	case <-time.After(30 * time.Second):
 		p.t.Fatal("handler did not exit within 30s")
 	}
 	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
+	if errors.As(p.Err(), &ee) {
 		return ee.ExitCode()
 	}
-	if p.err != nil {
-		p.t.Fatal(p.err)
+	if err := p.Err(); err != nil {
+		p.t.Fatal(err)
 	}
 	return 0
 }
@@ -661,7 +623,7 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	if r := p.proxied(t, "GET", "/orders/1", mint(t, iss, nil), nil); r.status != 200 {
 		t.Fatalf("status %d", r.status)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if code := p.waitExit(); code != 0 {
@@ -689,7 +651,7 @@ func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {
 			dir := functionPackage(t)
 			cmd := exec.Command(filepath.Join(dir, binaryName))
 			cmd.Dir = dir
-			cmd.Env = []string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(freePort(t))}
+			cmd.Env = []string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(localruntest.FreePort(t))}
 			if c.port != "" {
 				cmd.Env = []string{"FUNCTIONS_CUSTOMHANDLER_PORT=" + c.port}
 			}

@@ -1,17 +1,13 @@
 package hardening
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/devissuer"
+	"github.com/jwtgate/jwtgate/shared/localrun"
 	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
@@ -31,13 +28,6 @@ const (
 	envSoakWorkers  = "JWTGATE_SOAK_WORKERS"
 )
 
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
-}
-
 // buildHandler builds the Azure handler binary once per test binary.
 var (
 	buildOnce sync.Once
@@ -47,6 +37,7 @@ var (
 
 func buildHandler(t *testing.T) string {
 	t.Helper()
+	root := localruntest.Root(t)
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "jwtgate-hardening-")
 		if err != nil {
@@ -54,12 +45,7 @@ func buildHandler(t *testing.T) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "handler")
-		cmd := exec.Command(goTool(), "build", "-o", buildPath, "./functions/azure")
-		cmd.Dir = localruntest.Root(t)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./functions/azure: %v\n%s", err, out)
-		}
+		buildErr = localrun.GoBuild(context.Background(), localrun.Build{Dir: root, Pkg: "./functions/azure", Out: buildPath})
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -67,25 +53,14 @@ func buildHandler(t *testing.T) string {
 	return buildPath
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // handlerProc is a running handler process whose output is scanned line by
 // line (never kept: a long run logs one line per decision).
 type handlerProc struct {
-	cmd      *exec.Cmd
+	*localrun.Proc
 	lines    atomic.Int64
 	leaks    atomic.Int64
 	leakLine atomic.Value // string
 	ready    chan struct{}
-	scanned  sync.WaitGroup
 }
 
 func startHandler(t *testing.T, bin string, vars map[string]string, needles func() map[string]string) *handlerProc {
@@ -95,53 +70,32 @@ func startHandler(t *testing.T, bin string, vars map[string]string, needles func
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &handlerProc{cmd: cmd, ready: make(chan struct{})}
+	p := &handlerProc{ready: make(chan struct{})}
 	var once sync.Once
-	scan := func(r io.Reader) {
-		defer p.scanned.Done()
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			p.lines.Add(1)
-			if strings.Contains(line, `"msg":"ready"`) {
-				once.Do(func() { close(p.ready) })
-			}
-			if needles != nil && leakCheck(line, needles()) != nil {
-				p.leaks.Add(1)
-				p.leakLine.CompareAndSwap(nil, line)
-			}
+	scan := func(b []byte) { // called for stdout and stderr lines at once
+		line := string(b)
+		p.lines.Add(1)
+		if strings.Contains(line, `"msg":"ready"`) {
+			once.Do(func() { close(p.ready) })
+		}
+		if needles != nil && leakCheck(line, needles()) != nil {
+			p.leaks.Add(1)
+			p.leakLine.CompareAndSwap(nil, line)
 		}
 	}
-	p.scanned.Add(2)
-	go scan(stdout)
-	go scan(stderr)
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = localrun.Lines(scan), localrun.Lines(scan)
+	var err error
+	if p.Proc, err = localrun.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
+	t.Cleanup(func() { _ = p.Stop(nil, 0) })
 	return p
 }
 
-// stop sends SIGTERM and waits for a clean exit.
+// stop sends SIGTERM and waits (up to 30s) for a clean exit.
 func (p *handlerProc) stop(t *testing.T) {
 	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	p.scanned.Wait()
-	if err := p.cmd.Wait(); err != nil {
+	if err := p.Stop(syscall.SIGTERM, 30*time.Second); err != nil {
 		t.Errorf("handler did not exit cleanly on SIGTERM: %v", err)
 	}
 }
@@ -155,7 +109,7 @@ func TestHandlerStartUpFailsClosed(t *testing.T) {
 		{"JWTGATE_ALGORITHMS", "none"},
 		{"JWTGATE_JWKS_URL", "http://jwks.example.invalid/jwks.json"},
 	} {
-		vars := map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": strconv.Itoa(freePort(t)), "JWTGATE_JWKS_URL": "http://127.0.0.1:1/jwks.json",
+		vars := map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": strconv.Itoa(localruntest.FreePort(t)), "JWTGATE_JWKS_URL": "http://127.0.0.1:1/jwks.json",
 			"JWTGATE_ISSUERS": staticIssuer, "JWTGATE_AUDIENCES": testAudience}
 		vars[tc.name] = tc.value
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -241,7 +195,7 @@ func TestSustainedLoad(t *testing.T) {
 		}
 	}
 	const cooldown = time.Second
-	port := freePort(t)
+	port := localruntest.FreePort(t)
 	proc := startHandler(t, bin, map[string]string{
 		"FUNCTIONS_CUSTOMHANDLER_PORT": strconv.Itoa(port),
 		"JWTGATE_OPENID_CONFIG":        iss.DiscoveryURL(),
@@ -272,7 +226,7 @@ func TestSustainedLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid := proc.cmd.Process.Pid
+	pid := proc.Cmd.Process.Pid
 	rssBefore, err := RSS(pid)
 	if err != nil {
 		t.Skipf("no /proc: %v", err)

@@ -6,9 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +20,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/jwtgate/jwtgate/shared/devissuer"
+	"github.com/jwtgate/jwtgate/shared/localrun"
+	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
 // The end-to-end test builds the real bootstrap and runs it under the AWS
@@ -269,13 +269,8 @@ func (a answer) wantPolicy(t *testing.T, effect, resource string) {
 // buildBootstrap builds this package as the Lambda would run it.
 func buildBootstrap(t *testing.T) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	return out
+	return localruntest.GoBuild(t, localrun.Build{Pkg: "./functions/lambda", Out: filepath.Join(t.TempDir(), "bootstrap"),
+		Tags: localrun.LambdaTags, Flags: []string{"-trimpath", "-ldflags=-s -w"}})
 }
 
 // function is a bootstrap running under the emulator.
@@ -299,10 +294,11 @@ func (f *function) output() string {
 
 // startFunction runs bootstrap under the emulator on free loopback ports
 // with exactly env as its JWTGATE_ settings, and waits until the emulator
-// accepts connections.
+// answers HTTP.
 func startFunction(t *testing.T, rie, bootstrap string, env map[string]string) *function {
 	t.Helper()
-	apiAddr, rieAddr := freeAddr(t), freeAddr(t)
+	addrs := localruntest.FreeAddrs(t, 2)
+	apiAddr, rieAddr := addrs[0], addrs[1]
 	cmd := exec.Command(rie, "--log-level", "error", "--runtime-api-address", apiAddr, "--runtime-interface-emulator-address", rieAddr, bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	for _, kv := range os.Environ() {
@@ -317,30 +313,28 @@ func startFunction(t *testing.T, rie, bootstrap string, env map[string]string) *
 	cmd.Stdout, cmd.Stderr = f, f
 	// Its own process group, so cleanup ends the emulator and the bootstrap.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	p, err := localrun.Start(cmd)
+	if err != nil {
 		t.Fatalf("start the emulator: %v", err)
 	}
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
+		<-p.Exited()
 		if t.Failed() {
 			t.Logf("function output:\n%s", f.output())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		c, err := net.DialTimeout("tcp", rieAddr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return f
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("emulator not listening on %s: %v\n%s", rieAddr, err, f.output())
-		}
-		<-tick.C
+	// Any HTTP answer will do (GET / is a 404): the emulator is listening.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := p.WaitHTTP(ctx, http.DefaultClient, 20*time.Millisecond, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, "http://"+rieAddr+"/", nil)
+	})
+	if err != nil {
+		t.Fatalf("emulator not answering on %s: %v\n%s", rieAddr, err, f.output())
 	}
+	_ = resp.Body.Close()
+	return f
 }
 
 // invoke sends one event and decodes the answer (errors come back as 200
@@ -377,14 +371,4 @@ func (f *function) invokeRaw(t *testing.T, event []byte) (int, []byte) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, body
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr())
 }

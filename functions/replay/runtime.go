@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,11 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
+	"github.com/jwtgate/jwtgate/shared/localrun"
 )
 
 // throughRuntime runs events through the real processes: the Lambda
@@ -36,10 +35,8 @@ type throughRuntime struct {
 
 // process is a child process whose stdout decision lines are collected.
 type process struct {
-	cmd       *exec.Cmd
+	*localrun.Proc
 	decisions chan logDecision
-	logOut    io.Writer
-	done      chan struct{}
 }
 
 // logDecision is the part of a decision log line replay reads.
@@ -93,17 +90,24 @@ func newThroughRuntime(ctx context.Context, env map[string]string, f replayFlags
 	}()
 	bootstrap := filepath.Join(tmp, "bootstrap")
 	handler := filepath.Join(tmp, "handler")
-	if err := goBuild(ctx, bootstrap, "./functions/lambda", "lambda.norpc", stderr); err != nil {
-		return nil, err
+	root, err := localrun.ModuleRoot()
+	if err != nil {
+		return nil, fmt.Errorf("--through-runtime builds the binaries from source: run it inside the jwtgate repository (%w)", err)
 	}
-	if err := goBuild(ctx, handler, "./functions/azure", "", stderr); err != nil {
-		return nil, err
+	for _, b := range []localrun.Build{
+		{Dir: root, Pkg: "./functions/lambda", Out: bootstrap, Tags: localrun.LambdaTags},
+		{Dir: root, Pkg: "./functions/azure", Out: handler},
+	} {
+		if err := localrun.GoBuild(ctx, b); err != nil {
+			return nil, err
+		}
 	}
 
-	rieAddr, apiAddr, azureAddr, err := freeAddrs3()
+	addrs, err := localrun.FreeAddrs(3)
 	if err != nil {
 		return nil, err
 	}
+	rieAddr, apiAddr, azureAddr := addrs[0], addrs[1], addrs[2]
 	rieCmd := exec.Command(rie, "--log-level", "error",
 		"--runtime-interface-emulator-address", rieAddr,
 		"--runtime-api-address", apiAddr, bootstrap)
@@ -128,136 +132,55 @@ func newThroughRuntime(ctx context.Context, env map[string]string, f replayFlags
 	return t, nil
 }
 
-// goBuild builds a package of this module for the host.
-func goBuild(ctx context.Context, out, pkg, tags string, stderr io.Writer) error {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = "go"
-	}
-	args := []string{"build", "-o", out}
-	if tags != "" {
-		args = append(args, "-tags", tags)
-	}
-	root, err := moduleRoot()
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, goBin, append(args, pkg)...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	var errBuf bytes.Buffer
-	cmd.Stderr = &errBuf
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, errBuf.String())
-	}
-	return nil
-}
-
-// moduleRoot is the nearest directory at or above the working directory
-// that holds go.mod (the binaries are built from this module's source).
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("--through-runtime builds the binaries from source: run it inside the jwtgate repository")
-		}
-		dir = parent
-	}
-}
-
-func freeAddrs3() (string, string, string, error) {
-	var addrs []string
-	var lns []net.Listener
-	defer func() {
-		for _, l := range lns {
-			_ = l.Close()
-		}
-	}()
-	for range 3 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", "", "", err
-		}
-		lns = append(lns, ln)
-		addrs = append(addrs, ln.Addr().String())
-	}
-	return addrs[0], addrs[1], addrs[2], nil
-}
-
 func startProcess(cmd *exec.Cmd, logOut io.Writer) (*process, error) {
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
+	p := &process{decisions: make(chan logDecision, 64)}
 	cmd.Stderr = logOut
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &process{cmd: cmd, decisions: make(chan logDecision, 64), logOut: logOut, done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			_, _ = p.logOut.Write(append(append([]byte(nil), line...), '\n'))
-			var d logDecision
-			if json.Unmarshal(line, &d) == nil && d.Msg == "decision" {
-				select {
-				case p.decisions <- d:
-				default:
-				}
+	cmd.Stdout = localrun.Lines(func(line []byte) {
+		_, _ = logOut.Write(append(append([]byte(nil), line...), '\n'))
+		var d logDecision
+		if json.Unmarshal(line, &d) == nil && d.Msg == "decision" {
+			select {
+			case p.decisions <- d:
+			default:
 			}
 		}
-	}()
+	})
+	var err error
+	if p.Proc, err = localrun.Start(cmd); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
 // waitReady waits until the Azure handler answers its liveness check
 // (/healthz; "/" is a decision endpoint, never an unconditional 200).
 func (t *throughRuntime) waitReady(ctx context.Context) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, t.azureURL+"/healthz", nil)
-		resp, err := t.client.Do(req)
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return errors.New("the Azure handler did not become ready within 30s")
-		}
-		select {
-		case <-ctx.Done():
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := t.azureLog.WaitHTTP(wctx, t.client, 50*time.Millisecond, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, t.azureURL+customhandler.HealthPath, nil)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
 		}
+		return fmt.Errorf("the Azure handler did not become ready within 30s: %w", err)
 	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the Azure handler's liveness check answered %d", resp.StatusCode)
+	}
+	return nil
 }
 
+// Close stops the processes (interrupt, then kill after 5s) and removes
+// the binaries.
 func (t *throughRuntime) Close() {
+	var wg sync.WaitGroup
 	for _, p := range t.procs {
-		if p.cmd.Process != nil {
-			_ = p.cmd.Process.Signal(os.Interrupt)
-		}
+		wg.Go(func() { _ = p.Stop(os.Interrupt, 5*time.Second) })
 	}
-	for _, p := range t.procs {
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-			_ = p.cmd.Process.Kill()
-		}
-		_ = p.cmd.Wait()
-	}
+	wg.Wait()
 	if t.tmp != "" {
 		_ = os.RemoveAll(t.tmp)
 	}

@@ -21,8 +21,13 @@ type Proc struct {
 // Start starts cmd and awaits its exit in the background. cmd's Stdout and
 // Stderr must be nil, files or writers such as Lines, not pipes taken with
 // StdoutPipe (exec.Cmd.Wait runs at once). Lines writers are flushed when
-// the process has exited.
+// the process has exited. When cmd.WaitDelay is unset, Start sets it to 5s:
+// a child the process started (the RIE's bootstrap) that keeps the output
+// open cannot hold the exit back longer.
 func Start(cmd *exec.Cmd) (*Proc, error) {
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = 5 * time.Second
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
