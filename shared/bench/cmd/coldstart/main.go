@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/bench"
+	"github.com/jwtgate/jwtgate/shared/localrun"
 )
 
 func main() {
@@ -132,13 +133,10 @@ func run(repo, pkg, prebuilt, rie string, runs int) error {
 
 // build compiles the Lambda main for linux/goarch with the deployment flags.
 func build(repo, pkg, goarch, out string) error {
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out, pkg)
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build %s for %s: %v\n%s", pkg, goarch, err, stderr.String())
+	err := localrun.GoBuild(context.Background(), localrun.Build{Dir: repo, Pkg: pkg, Out: out, Tags: localrun.LambdaTags,
+		Flags: []string{"-trimpath", "-ldflags=-s -w -buildid="}, Env: []string{"GOOS=linux", "GOARCH=" + goarch}})
+	if err != nil {
+		return fmt.Errorf("for linux/%s: %w", goarch, err)
 	}
 	return nil
 }
@@ -236,21 +234,17 @@ func direct(bin string, env []string, event []byte) (ready, first time.Duration,
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	p, err := localrun.Start(cmd)
+	if err != nil {
 		return 0, 0, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}()
+	defer func() { _ = p.Stop(nil, 0) }()
 	timeout := time.After(30 * time.Second)
 	select {
 	case t := <-nextAt:
 		ready = t.Sub(start)
-	case err := <-exited:
-		return 0, 0, fmt.Errorf("bootstrap exited before asking for an event (%v): %.500s", err, out.String())
+	case <-p.Exited():
+		return 0, 0, fmt.Errorf("bootstrap exited before asking for an event (%v): %.500s", p.Err(), out.String())
 	case <-timeout:
 		return 0, 0, errors.New("no `next` request within 30s")
 	}
@@ -260,8 +254,8 @@ func direct(bin string, env []string, event []byte) (ready, first time.Duration,
 			return 0, 0, err
 		}
 		first = time.Since(start)
-	case err := <-exited:
-		return 0, 0, fmt.Errorf("bootstrap exited before answering (%v): %.500s", err, out.String())
+	case <-p.Exited():
+		return 0, 0, fmt.Errorf("bootstrap exited before answering (%v): %.500s", p.Err(), out.String())
 	case <-timeout:
 		return 0, 0, errors.New("no answer within 30s")
 	}
@@ -271,7 +265,7 @@ func direct(bin string, env []string, event []byte) (ready, first time.Duration,
 // throughRIE starts the emulator with the bootstrap and returns the time
 // until an invoke first answers with an Allow policy.
 func throughRIE(rie, bin string, env []string, event []byte) (time.Duration, error) {
-	addrs, err := freeAddrs(2)
+	addrs, err := localrun.FreeAddrs(2)
 	if err != nil {
 		return 0, err
 	}
@@ -284,52 +278,31 @@ func throughRIE(rie, bin string, env []string, event []byte) (time.Duration, err
 	url := "http://" + addrs[0] + "/2015-03-31/functions/function/invocations"
 	client := &http.Client{Timeout: 10 * time.Second}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	p, err := localrun.Start(cmd)
+	if err != nil {
 		return 0, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}()
+	defer func() { _ = p.Stop(nil, 0) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for {
+	// Not listening yet: poll every millisecond.
+	resp, err := p.WaitHTTP(ctx, client, time.Millisecond, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(event))
+	})
+	if err != nil {
 		select {
-		case err := <-exited:
-			return 0, fmt.Errorf("emulator exited (%v): %.500s", err, out.String())
-		case <-ctx.Done():
-			return 0, fmt.Errorf("no successful invoke within 30s: %.500s", out.String())
+		case <-p.Exited():
+			return 0, fmt.Errorf("emulator: %v: %.500s", err, out.String())
 		default:
+			return 0, fmt.Errorf("no successful invoke within 30s: %v", err)
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(event))
-		resp, err := client.Do(req)
-		if err != nil {
-			time.Sleep(time.Millisecond) // not listening yet: poll
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK && bytes.Contains(b, []byte(`"Allow"`)) {
-			return time.Since(start), nil
-		}
-		return 0, fmt.Errorf("first invoke answered %d: %.300s", resp.StatusCode, b)
 	}
-}
-
-// freeAddrs returns n loopback addresses with free ports.
-func freeAddrs(n int) ([]string, error) {
-	var out []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ln.Addr().String())
-		defer ln.Close()
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && bytes.Contains(b, []byte(`"Allow"`)) {
+		return time.Since(start), nil
 	}
-	return out, nil
+	return 0, fmt.Errorf("first invoke answered %d: %.300s", resp.StatusCode, b)
 }
 
 func summary(ds []time.Duration) string {

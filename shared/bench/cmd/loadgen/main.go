@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/bench"
+	"github.com/jwtgate/jwtgate/shared/localrun"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
@@ -81,11 +82,9 @@ func run(o options) error {
 	bin := o.handler
 	if bin == "" {
 		bin = filepath.Join(tmp, "handler")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./functions/azure")
-		cmd.Dir = repo
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("build ./functions/azure: %v\n%s", err, out)
+		err := localrun.GoBuild(context.Background(), localrun.Build{Dir: repo, Pkg: "./functions/azure", Out: bin, Flags: []string{"-trimpath", "-ldflags=-s -w"}})
+		if err != nil {
+			return err
 		}
 	}
 
@@ -100,7 +99,7 @@ func run(o options) error {
 	}
 	repeatTok, uniqueToks := toks[0], toks[1:]
 
-	addr, err := freeAddr()
+	addr, err := localrun.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -110,33 +109,24 @@ func run(o options) error {
 	cmd.Stdout = io.Discard // one JSON decision line per request
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	p, err := localrun.Start(cmd)
+	if err != nil {
 		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
+	defer func() { _ = p.Stop(os.Interrupt, 5*time.Second) }()
 
 	url := "http://" + addr + "/api/authorize"
 	client := &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns, DisableCompression: true},
 	}
-	if err := waitReady(client, url, repeatTok, exited, &stderr); err != nil {
+	if err := waitReady(p, client, url, repeatTok, &stderr); err != nil {
 		return err
 	}
 
 	rep := load(client, url, o.conns, o.repeat, o.limit, func(int) string { return repeatTok })
 	uni := load(client, url, o.conns, len(uniqueToks), o.limit, func(i int) string { return uniqueToks[i] })
-	hwm := vmHWM(cmd.Process.Pid)
+	hwm := vmHWM(p.Cmd.Process.Pid)
 	raw, err := rawVerifyRate(fx, o.alg, uniqueToks, o.raw, o.verifiers)
 	if err != nil {
 		return err
@@ -192,32 +182,43 @@ func mintParallel(fx *bench.Fixture, alg string, n, gos int) ([]string, error) {
 }
 
 // waitReady polls until the handler answers a decision with 200.
-func waitReady(c *http.Client, url, tok string, exited chan error, stderr *bytes.Buffer) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+func waitReady(p *localrun.Proc, c *http.Client, url, tok string, stderr *bytes.Buffer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Not listening yet: poll every 5 ms.
+	resp, err := p.WaitHTTP(ctx, c, 5*time.Millisecond, func(ctx context.Context) (*http.Request, error) {
+		return newGet(ctx, url, tok)
+	})
+	if err != nil {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("handler exited (%v): %.500s", err, stderr.String())
+		case <-p.Exited():
+			return fmt.Errorf("handler: %v: %.500s", err, stderr.String())
 		default:
+			return fmt.Errorf("handler not ready within 30s: %v", err)
 		}
-		code, body, err := get(c, url, tok)
-		if err == nil {
-			if code == http.StatusOK {
-				return nil
-			}
-			return fmt.Errorf("warm-up request answered %d: %.300s", code, body)
-		}
-		time.Sleep(5 * time.Millisecond) // not listening yet: poll
 	}
-	return errors.New("handler not ready within 30s")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("warm-up request answered %d: %.300s", resp.StatusCode, body)
+	}
+	return nil
+}
+
+func newGet(ctx context.Context, url, tok string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return req, nil
 }
 
 func get(c *http.Client, url, tok string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	req, err := newGet(context.Background(), url, tok)
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -373,15 +374,6 @@ func vmHWM(pid int) string {
 		}
 	}
 	return "unknown"
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func us(d time.Duration) string {
