@@ -11,8 +11,6 @@ import (
 	"errors"
 	"hash"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,21 +18,6 @@ import (
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/testvectors"
 )
-
-type wycheproofJWK struct {
-	TestGroups []struct {
-		Comment string          `json:"comment"`
-		Private json.RawMessage `json:"private"`
-		Public  json.RawMessage `json:"public"`
-		Tests   []struct {
-			TcID    int      `json:"tcId"`
-			Comment string   `json:"comment"`
-			JWS     string   `json:"jws"`
-			Result  string   `json:"result"`
-			Flags   []string `json:"flags"`
-		} `json:"tests"`
-	} `json:"testGroups"`
-}
 
 // verifyJWS checks a compact JWS with k, for the algorithms the vectors use.
 func verifyJWS(t *testing.T, k *Key, alg, jws string) bool {
@@ -102,26 +85,20 @@ func jwsHeader(t *testing.T, jws string) (alg, kid string) {
 //     deliberately rejected, because jwtgate never uses a symmetric key
 //     that came over the network (HMAC secrets come only from configuration).
 func TestWycheproofJSONWebKey(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(testvectors.Dir(t), "wycheproof", "json_web_key_test.json"))
-	if err != nil {
-		t.Skipf("wycheproof vectors: %v", err)
-	}
-	var f wycheproofJWK
-	if err := json.Unmarshal(data, &f); err != nil {
-		t.Fatal(err)
-	}
+	f := testvectors.LoadWycheproof(t, "json_web_key_test.json")
 	deliberate := map[int]string{
 		2: "fetched oct key", 13: "fetched oct key", 14: "fetched oct key", 15: "fetched oct key",
 	}
 	n := 0
 	for _, g := range f.TestGroups {
-		set := g.Public
-		if len(set) == 0 {
-			set = g.Private
-		}
+		set, _ := g.Key()
 		for _, tc := range g.Tests {
+			jws, isCompact := tc.Compact()
+			if !isCompact {
+				t.Fatalf("tcId %d: jws is not a compact string", tc.TcID)
+			}
 			n++
-			alg, kid := jwsHeader(t, tc.JWS)
+			alg, kid := jwsHeader(t, jws)
 			wantValid := tc.Result == "valid"
 
 			// Configured key set.
@@ -134,7 +111,7 @@ func TestWycheproofJSONWebKey(t *testing.T) {
 				if err != nil {
 					return false, err
 				}
-				return verifyJWS(t, k, alg, tc.JWS), nil
+				return verifyJWS(t, k, alg, jws), nil
 			}
 			if got, why := static(); got != wantValid {
 				t.Errorf("tcId %d (%s, %s) as configured keys: accepted=%v, want %v (%v)", tc.TcID, g.Comment, tc.Comment, got, wantValid, why)
@@ -150,7 +127,7 @@ func TestWycheproofJSONWebKey(t *testing.T) {
 				if k == nil {
 					return false, errors.New("no key")
 				}
-				return verifyJWS(t, k, alg, tc.JWS), nil
+				return verifyJWS(t, k, alg, jws), nil
 			}
 			want := wantValid
 			if _, ok := deliberate[tc.TcID]; ok {

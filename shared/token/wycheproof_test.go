@@ -5,27 +5,12 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/jwtgate/jwtgate/shared/keys"
 	"github.com/jwtgate/jwtgate/shared/testvectors"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
-
-type wycheproofJWS struct {
-	TestGroups []struct {
-		Comment string          `json:"comment"`
-		Public  json.RawMessage `json:"public"`
-		Private json.RawMessage `json:"private"`
-		Tests   []struct {
-			TcID    int             `json:"tcId"`
-			Comment string          `json:"comment"`
-			JWS     json.RawMessage `json:"jws"`
-			Result  string          `json:"result"`
-		} `json:"tests"`
-	} `json:"testGroups"`
-}
 
 // keyFromJWK converts a vector's JWK as the key source would: public part
 // only, oct keys treated as configured secrets.
@@ -71,14 +56,7 @@ func keyFromJWK(t *testing.T, raw json.RawMessage) *keys.Key {
 // valid cases must parse and verify, invalid ones must fail somewhere.
 // Deliberate differences are listed in the deviations map.
 func TestWycheproofJWS(t *testing.T) {
-	data, err := os.ReadFile(testvectors.Path(t, "wycheproof/json_web_signature_test.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v wycheproofJWS
-	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatal(err)
-	}
+	v := testvectors.LoadWycheproof(t, "json_web_signature_test.json")
 	// Treated as invalid although the file says valid.
 	invalidAnyway := map[int]string{
 		372: "a '?' inserted into the header: the MAC does not cover the raw input (see testdata README)",
@@ -96,14 +74,11 @@ func TestWycheproofJWS(t *testing.T) {
 			// encrypt-only key_ops keys; checked in package keys.
 			continue
 		}
-		kraw := g.Public
-		if len(kraw) == 0 || string(kraw) == "null" {
-			kraw = g.Private
-		}
+		kraw, _ := g.Key()
 		key := keyFromJWK(t, kraw)
 		for _, tc := range g.Tests {
-			var compact string
-			if err := json.Unmarshal(tc.JWS, &compact); err != nil {
+			compact, isCompact := tc.Compact()
+			if !isCompact {
 				// JSON serialization: jwtgate accepts compact tokens only.
 				refusedValid += boolInt(tc.Result == "valid")
 				continue

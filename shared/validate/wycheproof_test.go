@@ -2,8 +2,6 @@ package validate
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/jwtgate/jwtgate/shared/config"
@@ -20,33 +18,11 @@ import (
 // The JWS layer itself (valid verifies, invalid fails) is checked case by
 // case in package token.
 func TestWycheproofFullPath(t *testing.T) {
-	data, err := os.ReadFile(testvectors.Path(t, "wycheproof/json_web_signature_test.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		TestGroups []struct {
-			Comment string          `json:"comment"`
-			Public  json.RawMessage `json:"public"`
-			Private json.RawMessage `json:"private"`
-			Tests   []struct {
-				TcID   int             `json:"tcId"`
-				JWS    json.RawMessage `json:"jws"`
-				Result string          `json:"result"`
-			} `json:"tests"`
-		} `json:"testGroups"`
-	}
-	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatal(err)
-	}
+	v := testvectors.LoadWycheproof(t, "json_web_signature_test.json")
 	ctx := context.Background()
 	n := 0
 	for _, g := range v.TestGroups {
-		kraw := g.Public
-		secret := false
-		if len(kraw) == 0 || string(kraw) == "null" {
-			kraw, secret = g.Private, true
-		}
+		kraw, secret := g.Key()
 		cfg := baseConfig()
 		cfg.Algorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 		if secret {
@@ -64,8 +40,8 @@ func TestWycheproofFullPath(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tc := range g.Tests {
-			var compact string
-			if json.Unmarshal(tc.JWS, &compact) != nil {
+			compact, isCompact := tc.Compact()
+			if !isCompact {
 				continue
 			}
 			n++
