@@ -245,6 +245,12 @@ func (p *proc) proxied(t *testing.T, method, path, token string, headers map[str
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
+	return sendJSON(t, req)
+}
+
+// sendJSON sends req and decodes the JSON reply.
+func sendJSON(t *testing.T, req *http.Request) reply {
+	t.Helper()
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -426,13 +432,9 @@ func TestHandlerBinaryAnswersLikeTheFunctionsHostExpects(t *testing.T) {
 
 	t.Run("malformed invocation payloads are 400 and the process survives", func(t *testing.T) {
 		for _, payload := range []string{``, `{`, `[]`, `{"Data":{}}`, `{"Data":{"req":{"Method":"GET"}}}`, `{"Data":{"req":{"Url":"x","Method":"G ET"}}}`} {
-			resp, err := client.Post(p.base+"/authorize", "application/json", strings.NewReader(payload))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			r := decodeReply(t, resp.StatusCode, resp.Header, b)
+			req, _ := http.NewRequest(http.MethodPost, p.base+"/authorize", strings.NewReader(payload))
+			req.Header.Set("Content-Type", "application/json")
+			r := sendJSON(t, req)
 			if r.status != 400 || r.body["reason"] != "event_malformed" {
 				t.Errorf("payload %q: %d %v", payload, r.status, r.body)
 			}
@@ -497,13 +499,7 @@ func TestHandlerBinaryAnswersLikeTheFunctionsHostExpects(t *testing.T) {
 			if tok != "" {
 				req.Header.Set("Authorization", "Bearer "+tok)
 			}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return decodeReply(t, resp.StatusCode, resp.Header, b)
+			return sendJSON(t, req)
 		}
 		if r := get("/", ""); r.status != 401 || r.body["reason"] != "token_missing" || !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("GET / without a token: %d %v", r.status, r.body)
