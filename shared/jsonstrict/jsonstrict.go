@@ -62,9 +62,20 @@ func (e *SyntaxError) Unwrap() error { return e.kind }
 // (surrounding whitespace allowed). The returned Object does not reference
 // data, which the caller may reuse.
 func ParseObject(data []byte) (Object, error) {
+	return parse(string(data))
+}
+
+// ParseObjectString is ParseObject for a string: strings in the result
+// share its memory, so nothing is copied. Callers that own a byte slice
+// they will never modify again can pass unsafe.String(&b[0], len(b)).
+func ParseObjectString(data string) (Object, error) {
+	return parse(data)
+}
+
+func parse(data string) (Object, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	p := parser{s: string(data), mstack: sc.m[:0], vstack: sc.v[:0]}
+	p := parser{s: data, mstack: sc.m[:0], vstack: sc.v[:0]}
 	defer func() { sc.m, sc.v = clearStack(p.mstack, p.mhigh), clearStack(p.vstack, p.vhigh) }()
 	p.skipWS()
 	if p.i >= len(p.s) {

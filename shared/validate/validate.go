@@ -325,7 +325,11 @@ func (v *Validator) forwarded(reg *registered, c jsonstrict.Object) map[string]a
 	}
 	m["iss"] = reg.iss
 	if len(reg.scopes) > 0 {
-		m["scope"] = strings.Join(reg.scopes, " ")
+		if raw, ok := c.Get("scope"); ok && !c.Has("scp") {
+			m["scope"], _ = raw.String() // already space-separated: no join
+		} else {
+			m["scope"] = strings.Join(reg.scopes, " ")
+		}
 	}
 	for _, name := range []string{"azp", "client_id"} {
 		if val, ok := c.Get(name); ok {
