@@ -97,7 +97,7 @@ param jwtgateRequiredScopes string = ''
 @description('JWTGATE_REQUIRED_CLAIMS: space-separated required claims: name[=v1,v2][;match=all|any][;separator=X].')
 param jwtgateRequiredClaims string = ''
 
-@description('JWTGATE_HTTP_TIMEOUT: bound on each discovery/JWKS request (up to 1m). Empty: 2s.')
+@description('JWTGATE_HTTP_TIMEOUT: bound on one key fetch (discovery plus JWKS together; up to 1m). Empty: 2s.')
 param jwtgateHttpTimeout string = ''
 
 @description('JWTGATE_JWKS_COOLDOWN: least time between two JWKS fetches caused by unknown kids (1s to 1h). Empty: 30s.')

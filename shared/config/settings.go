@@ -27,7 +27,7 @@ var Settings = []Setting{
 	{"JWTGATE_TOKEN_COOKIE", "", "cookie carrying the token"},
 	{"JWTGATE_REQUIRED_SCOPES", "", "space-separated scopes that must all be present (scope string, or scp string/array)"},
 	{"JWTGATE_REQUIRED_CLAIMS", "", "space-separated required claims: name[=v1,v2][;match=all|any][;separator=X]"},
-	{"JWTGATE_HTTP_TIMEOUT", "2s", "bound on each discovery/JWKS request (up to 1m)"},
+	{"JWTGATE_HTTP_TIMEOUT", "2s", "bound on one key fetch (discovery plus JWKS together; up to 1m)"},
 	{"JWTGATE_JWKS_COOLDOWN", "30s", "least time between two JWKS fetches caused by unknown kids (1s to 1h)"},
 	{"JWTGATE_JWKS_REFRESH", "1h", "JWKS refresh interval when the response has no max-age (5m to 24h)"},
 	{"JWTGATE_JWKS_MAX_STALENESS", "24h", "how long the last good keys are served while the IdP is unreachable (JWTGATE_JWKS_REFRESH to 30 days)"},

@@ -63,7 +63,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, opts ...Option) (*
 }
 
 // New builds the core from a checked configuration and warms the key cache
-// within cfg.WarmupTimeout (and ctx).
+// within cfg.WarmupTimeout (and ctx); a zero WarmupTimeout skips warm-up.
 func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error) {
 	o := options{logger: slog.Default(), now: time.Now}
 	for _, fn := range opts {
@@ -90,11 +90,12 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error)
 		return nil, err
 	}
 	c := &Core{cfg: cfg, keys: store, validator: v}
-	warm := cfg.WarmupTimeout
-	if warm <= 0 {
-		warm = config.DefaultWarmupTimeout
+	// JWTGATE_WARMUP_TIMEOUT=0 skips the prefetch: keys are then fetched by
+	// the first request (config.Default and FromEnv start from 1s).
+	if cfg.WarmupTimeout <= 0 {
+		return c, nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, warm)
+	wctx, cancel := context.WithTimeout(ctx, cfg.WarmupTimeout)
 	defer cancel()
 	if err := store.Warm(wctx); err != nil {
 		c.WarmErr = err

@@ -121,3 +121,27 @@ func TestKeysUnavailableWhenIssuerDown(t *testing.T) {
 		t.Fatalf("after recovery: %s/%s (%s)", d.Outcome, d.Reason, d.Detail)
 	}
 }
+
+// TestWarmupTimeoutZeroSkipsPrefetch: JWTGATE_WARMUP_TIMEOUT=0 builds the
+// core without a request to the IdP; the first decision fetches the keys.
+func TestWarmupTimeoutZeroSkipsPrefetch(t *testing.T) {
+	iss := startIssuer(t)
+	c, err := FromEnv(context.Background(), env(map[string]string{
+		"JWTGATE_OPENID_CONFIG":  iss.DiscoveryURL(),
+		"JWTGATE_AUDIENCES":      "api://orders",
+		"JWTGATE_WARMUP_TIMEOUT": "0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := iss.DiscoveryRequests() + iss.JWKSRequests(); n != 0 {
+		t.Fatalf("warm-up made %d requests with JWTGATE_WARMUP_TIMEOUT=0", n)
+	}
+	tok, _ := iss.Mint(map[string]any{"iss": iss.Issuer(), "sub": "svc", "aud": "api://orders", "exp": time.Now().Add(time.Hour).Unix()})
+	if d := c.Decide(context.Background(), req(tok)); d.Outcome != decision.Allow {
+		t.Fatalf("first decision: %s/%s (%s)", d.Outcome, d.Reason, d.Detail)
+	}
+	if iss.JWKSRequests() != 1 {
+		t.Fatalf("JWKS requests %d", iss.JWKSRequests())
+	}
+}
