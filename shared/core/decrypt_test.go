@@ -43,9 +43,16 @@ func TestEncryptedTokens(t *testing.T) {
 	if d := c.Decide(context.Background(), req(string(enc))); d.Outcome != decision.Allow {
 		t.Fatalf("encrypted token: %s/%s (%s)", d.Outcome, d.Reason, d.Detail)
 	}
-	tampered := []byte(string(enc))
-	tampered[len(tampered)-3] ^= 1
-	if d := c.Decide(context.Background(), req(string(tampered))); d.Reason != decision.DecryptionFailed {
+	// Flip one bit of the authentication tag (decoded, so the token stays
+	// well-formed base64url): decryption must fail, with its own reason.
+	parts := strings.Split(string(enc), ".")
+	tag, err := base64.RawURLEncoding.DecodeString(parts[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag[0] ^= 1
+	parts[4] = base64.RawURLEncoding.EncodeToString(tag)
+	if d := c.Decide(context.Background(), req(strings.Join(parts, "."))); d.Reason != decision.DecryptionFailed {
 		t.Fatalf("tampered: %s", d.Reason)
 	}
 	// A JWE algorithm outside the allowlist keeps its own reason code.
