@@ -42,12 +42,21 @@ unit: tools idp
 idp:
 	@if [ -f $(IDP_DIR)/package.json ]; then npm ci --prefix $(IDP_DIR) --no-audit --no-fund --loglevel=error; fi
 
-## fuzz: every fuzz target for a short budget (FUZZTIME=5m for a long run)
+## fuzz: every fuzz target for a short budget (FUZZTIME=5m for a long run).
+## A failing input (written to the package's testdata/fuzz) fails at once; a
+## run that fails without one (the fuzzing engine itself, e.g. a worker lost
+## on a loaded machine) is shown and tried once more.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -e; log=$$(mktemp); trap 'rm -f $$log' EXIT; \
+	for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; exit 1; }; \
+	    if ! $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >$$log 2>&1; then \
+	      cat $$log; \
+	      if grep -q 'testdata/fuzz' $$log; then exit 1; fi; \
+	      echo "fuzz: $$t failed without a failing input; trying once more"; \
+	      $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    fi; \
 	  done; \
 	done
 
