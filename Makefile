@@ -39,7 +39,10 @@ unit: tools idp
 	$(E2E_ENV) $(GO) test -count=1 ./...
 
 ## idp: npm packages of the oidc-provider test identity provider
+## (Node.js 20 comes with this project's machines; where npm is missing it is
+## installed from Debian's packages)
 idp:
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 	@if [ -f $(IDP_DIR)/package.json ]; then npm ci --prefix $(IDP_DIR) --no-audit --no-fund --loglevel=error; fi
 
 ## fuzz: every fuzz target for a short budget (FUZZTIME=5m for a long run).
