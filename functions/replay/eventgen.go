@@ -158,15 +158,21 @@ func restRequestEvent(token string) ([]byte, error) {
 	return encodeJSON(ev)
 }
 
-// httpV1Event follows apigw-v2-custom-authorizer-v1-request.json.
-func httpV1Event(token string) ([]byte, error) {
-	headers := map[string]any{
+// httpAPIHeaders are the request headers of the HTTP API sample events
+// (payload 1.0 and 2.0 both deliver them lower-cased).
+func httpAPIHeaders() map[string]any {
+	return map[string]any{
 		"accept":            "application/json",
 		"host":              "abcdef123.execute-api.us-east-1.amazonaws.com",
 		"user-agent":        "curl/8.5.0",
 		"x-forwarded-for":   "203.0.113.7",
 		"x-forwarded-proto": "https",
 	}
+}
+
+// httpV1Event follows apigw-v2-custom-authorizer-v1-request.json.
+func httpV1Event(token string) ([]byte, error) {
+	headers := httpAPIHeaders()
 	ev := map[string]any{
 		"version":               "1.0",
 		"type":                  "REQUEST",
@@ -202,13 +208,7 @@ func httpV1Event(token string) ([]byte, error) {
 
 // httpV2Event follows apigw-v2-custom-authorizer-v2-request.json.
 func httpV2Event(token string) ([]byte, error) {
-	headers := map[string]any{
-		"accept":            "application/json",
-		"host":              "abcdef123.execute-api.us-east-1.amazonaws.com",
-		"user-agent":        "curl/8.5.0",
-		"x-forwarded-for":   "203.0.113.7",
-		"x-forwarded-proto": "https",
-	}
+	headers := httpAPIHeaders()
 	ev := map[string]any{
 		"version":               "2.0",
 		"type":                  "REQUEST",
