@@ -29,6 +29,17 @@ type Config struct {
 	TokenTypes        []string      // JWTGATE_TOKEN_TYPES: allowed header typ values (empty: any)
 	MaxTokenBytes     int           // JWTGATE_MAX_TOKEN_BYTES (default 16 KiB)
 
+	// Tenants and calling applications (Entra ID, Cognito).
+	Tenants        []string // JWTGATE_TENANTS: tenant ids accepted for issuer templates
+	AnyTenant      bool     // JWTGATE_TENANTS="*": any tenant, set on purpose
+	ClientIDs      []string // JWTGATE_CLIENT_IDS: accepted azp/appid/client_id/cid (empty: any)
+	TokenUse       string   // JWTGATE_TOKEN_USE: "access", "id" or "" (not checked)
+	EntraAuthority string   // JWTGATE_ENTRA_AUTHORITY: discovery base of validate-azure-ad-token imports
+	// APIMImport is true when the configuration came from an APIM policy:
+	// a wrong client is then a failed validation (401 or the policy's
+	// failed-validation-httpcode), as APIM answers.
+	APIMImport bool
+
 	// Extraction (APIM header-name, require-scheme, query-parameter-name).
 	// After loading, "" means no such source: HeaderName "" reads no header,
 	// Scheme "" means the header holds the bare token (env "-" or "none").
@@ -127,6 +138,7 @@ const (
 	DefaultWarmupTimeout    = time.Second
 	DefaultClockSkew        = 30 * time.Second
 	DefaultMaxTokenBytes    = 16 << 10
+	DefaultEntraAuthority   = "https://login.microsoftonline.com"
 	DefaultTokenCacheSize   = 10000
 	DefaultTokenCacheMaxTTL = 5 * time.Minute
 )

@@ -25,6 +25,9 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 			b.applyPolicy(data, policy)
 		}
 	case apim != "":
+		if a := strings.TrimSpace(getenv("JWTGATE_ENTRA_AUTHORITY")); a != "" {
+			b.c.EntraAuthority = a
+		}
 		if data, ok := b.readFile("JWTGATE_APIM_POLICY_FILE", apim); ok {
 			b.dir = filepath.Dir(apim)
 			b.applyAPIM(data, filepath.Base(apim))
@@ -54,8 +57,16 @@ var envParsers = map[string]func(b *builder, name, v string){
 	"JWTGATE_JWKS_URL":      func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.JWKSURLs) },
 	"JWTGATE_ISSUERS":       func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.Issuers) },
 	"JWTGATE_AUDIENCES":     func(b *builder, n, v string) { b.setAudiences(n, splitList(v)) },
-	"JWTGATE_ALGORITHMS":    func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.Algorithms) },
-	"JWTGATE_CLOCK_SKEW":    func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.ClockSkew) },
+	"JWTGATE_TENANTS":       func(b *builder, n, v string) { b.setTenants(n, splitList(v)) },
+	"JWTGATE_CLIENT_IDS":    func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.ClientIDs) },
+	"JWTGATE_TOKEN_USE": func(b *builder, n, v string) {
+		b.setString(n, n, strings.ToLower(v), &b.c.TokenUse)
+	},
+	"JWTGATE_ENTRA_AUTHORITY": func(b *builder, n, v string) {
+		b.setString(n, n, strings.TrimSuffix(strings.TrimSpace(v), "/"), &b.c.EntraAuthority)
+	},
+	"JWTGATE_ALGORITHMS": func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.Algorithms) },
+	"JWTGATE_CLOCK_SKEW": func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.ClockSkew) },
 	"JWTGATE_REQUIRE_EXPIRATION": func(b *builder, n, v string) {
 		if x, ok := b.parseBool(n, v); ok {
 			b.c.RequireExpiration = x
@@ -206,6 +217,20 @@ func (b *builder) setAudiences(label string, items []string) {
 		}
 	}
 	b.setList("JWTGATE_AUDIENCES", label, items, &b.c.Audiences)
+}
+
+func (b *builder) setTenants(label string, items []string) {
+	b.c.Tenants, b.c.AnyTenant = nil, false
+	if contains(items, "*") {
+		if len(items) > 1 {
+			b.failf(label, `"*" (any tenant) cannot be combined with tenant ids`)
+			return
+		}
+		b.c.AnyTenant = true
+		b.mark("JWTGATE_TENANTS", label)
+		return
+	}
+	b.setList("JWTGATE_TENANTS", label, items, &b.c.Tenants)
 }
 
 func (b *builder) setString(setting, label, v string, dst *string) {

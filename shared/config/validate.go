@@ -38,6 +38,7 @@ func (c *Config) Validate() error {
 	v := &validator{}
 	v.keySources(c)
 	v.acceptance(c)
+	v.tenancy(c)
 	v.extraction(c)
 	v.authorization(c)
 	v.cache(c)

@@ -28,11 +28,18 @@ const (
 	IssuedInFuture      Reason = "token_issued_in_future"
 	ClaimsMalformed     Reason = "claims_malformed"
 	EventMalformed      Reason = "event_malformed"
+	TenantMismatch      Reason = "tenant_mismatch"
+	TenantNotAllowed    Reason = "tenant_not_allowed"
+	KeyIssuerMismatch   Reason = "key_issuer_mismatch"
+	TokenUseInvalid     Reason = "token_use_invalid"
 
 	// forbidden (403)
 	ScopeMissing Reason = "scope_missing"
 	ClaimMissing Reason = "claim_missing"
 	RouteDenied  Reason = "route_denied"
+	// ClientNotAllowed is 403, or 401 when the configuration came from an
+	// APIM policy (APIM answers its failed-validation code).
+	ClientNotAllowed Reason = "client_not_allowed"
 
 	// unavailable (503)
 	KeysUnavailable Reason = "keys_unavailable"

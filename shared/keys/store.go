@@ -64,6 +64,8 @@ type Store struct {
 	byIssuer map[string][]*source // static and JWKS sources by exact issuer (never a discovery issuer)
 	anyIss   []*source            // static keys that serve every issuer but discovery ones (no issuers configured)
 	byDisc   map[string][]*source // discovery sources by issuer without trailing slash
+	discs    []*source            // every discovery source (they may announce a vouched issuer)
+	accepted []string             // JWTGATE_ISSUERS: exact issuers and {tenantid} templates
 
 	c  counters
 	bg sync.WaitGroup // running fetches (tests wait on it)
@@ -128,7 +130,7 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("keys: JWTGATE_OPENID_CONFIG entry %d: %w", i+1, err)
 		}
 		want, doc := discoveryIssuer(u)
-		src := &source{kind: kindDiscovery, name: redact(doc), url: doc, want: want}
+		src := &source{kind: kindDiscovery, name: redact(doc), url: doc, want: want, vouched: cfg.Issuers}
 		// Until discovery answers, a seed serves the issuer as configured
 		// (JWTGATE_ISSUERS, trailing slash included) or as the URL reads.
 		provisional := want
@@ -141,7 +143,9 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		src.snap.Store(seedSnap(provisional))
 		s.addSource(src)
 		s.byDisc[trimSlash(want)] = append(s.byDisc[trimSlash(want)], src)
+		s.discs = append(s.discs, src)
 	}
+	s.accepted = uniq(cfg.Issuers)
 	// Issuers that no discovery source serves: the ones a JWKS URL or static
 	// key without issuers of its own serves. A discovery issuer is checked
 	// only against its discovery source (config.CheckKeyBindings).
@@ -199,6 +203,7 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 			s.anyIss = append(s.anyIss, src)
 		}
 	}
+	s.serveForms()
 	// Refuse what would trust one issuer's keys for another's tokens: keys
 	// bound to a discovery issuer, unbound sources shared by several
 	// issuers next to other sources, a seed shared by several sources.
@@ -212,6 +217,21 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 }
 
 func (s *Store) addSource(src *source) { s.sources = append(s.sources, src) }
+
+// serveForms applies "one key set, several issuer forms": with exactly one
+// discovery source, every accepted issuer that no other source serves is
+// served by its keys (Entra signs a tenant's v1.0 and v2.0 tokens with the
+// same keys).
+func (s *Store) serveForms() {
+	if len(s.discs) != 1 {
+		return
+	}
+	for _, iss := range s.accepted {
+		if len(s.byDisc[trimSlash(iss)]) == 0 && len(s.byIssuer[iss]) == 0 {
+			s.discs[0].forms = append(s.discs[0].forms, iss)
+		}
+	}
+}
 
 // serve files a JWKS or static source under each of issuers. Issuers that a
 // discovery source serves are never filed (CheckKeyBindings refuses such
@@ -301,11 +321,22 @@ func (s *Store) Warm(ctx context.Context) error {
 // discovery) is served by those discovery sources only, never by a JWKS URL
 // or static key. Any other issuer is served by the JWKS and static sources
 // filed under it, and by static keys for any issuer.
+//
+// An accepted issuer that is no discovery source's URL issuer (an exact
+// entry of JWTGATE_ISSUERS or a {tenantid} template, which iss is matched
+// against) may also be served by a discovery source that announces it, or
+// by the only discovery source (serveForms); each source's snapshot decides
+// (snapshot.serves).
 func (s *Store) candidates(iss string) (fixed, anyIss, disc []*source) {
 	if d := s.byDisc[trimSlash(iss)]; len(d) > 0 {
 		return nil, nil, d
 	}
-	return s.byIssuer[iss], s.anyIss, nil
+	entry := iss
+	if e, _, ok := config.MatchIssuer(s.accepted, iss); ok {
+		entry = e
+		disc = s.discs
+	}
+	return s.byIssuer[entry], s.anyIss, disc
 }
 
 // Lookup returns the key for a token of issuer iss with header kid and alg.
@@ -665,7 +696,7 @@ func (s *Store) discover(ctx context.Context, src *source) (*discoveryDoc, error
 	if err != nil {
 		return nil, fmt.Errorf("discovery %s: %w", src.name, err)
 	}
-	doc, err := parseDiscovery(res.body, src.want)
+	doc, err := parseDiscovery(res.body, src.want, src.vouched)
 	if err != nil {
 		return nil, fmt.Errorf("discovery %s: %w", src.name, err)
 	}
@@ -692,7 +723,7 @@ func reuse(old *snapshot, ks []*Key) []*Key {
 type equaler interface{ Equal(x crypto.PublicKey) bool }
 
 func sameKey(a, b *Key) bool {
-	if a.ID != b.ID || a.Alg != b.Alg || a.Kty != b.Kty || a.Crv != b.Crv || a.Static != b.Static {
+	if a.ID != b.ID || a.Alg != b.Alg || a.Kty != b.Kty || a.Crv != b.Crv || a.Static != b.Static || a.Issuer != b.Issuer {
 		return false
 	}
 	e, ok := a.Public.(equaler)
@@ -735,6 +766,8 @@ type source struct {
 	url     *url.URL // discovery URL (discovery) or JWKS URL (jwks)
 	jwksURL *url.URL // JWKS URL of a jwks source
 	want    string   // discovery: the issuer the URL stands for
+	vouched []string // discovery: accepted issuers it may announce instead of want (JWTGATE_ISSUERS)
+	forms   []string // discovery: accepted issuers it serves besides the announced one (serveForms)
 
 	snap        atomic.Pointer[snapshot] // current keys; replaced whole, never mutated
 	failing     atomic.Bool              // the last fetch failed
@@ -783,10 +816,19 @@ func newSnapshot(issuer string, jwksURI *url.URL, discAt time.Time, keys []*Key,
 }
 
 // serves reports whether the snapshot answers for iss: discovery sources
-// serve exactly the announced issuer; the others were matched by issuer
-// when the store was built.
+// serve exactly the announced issuer (a {tenantid} template: any tenant's
+// form of it; the validator binds the tenant to the token's tid) and the
+// issuer forms of serveForms; the others were matched by issuer when the
+// store was built.
 func (sn *snapshot) serves(src *source, iss string) bool {
-	return src.kind != kindDiscovery || sn.issuer == iss
+	if src.kind != kindDiscovery || sn.issuer == iss {
+		return true
+	}
+	if _, ok := config.TemplateTenant(sn.issuer, iss); ok {
+		return true
+	}
+	_, _, ok := config.MatchIssuer(src.forms, iss)
+	return ok
 }
 
 // due reports that a refresh is due.

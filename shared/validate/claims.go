@@ -3,6 +3,7 @@ package validate
 import (
 	"strings"
 
+	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/jsonstrict"
 	"github.com/jwtgate/jwtgate/shared/token"
@@ -19,6 +20,10 @@ type registered struct {
 	iat    int64
 	hasIat bool
 	scopes []string
+	// Tenant and calling application (Entra ID, Cognito).
+	tid      string // tid claim
+	tokenUse string // token_use claim ("" when absent)
+	clientID string // the first of config.ClientClaims the token carries
 }
 
 // readRegistered reads iss, sub, exp, nbf, iat and the scopes. A claim of
@@ -35,6 +40,24 @@ func readRegistered(c jsonstrict.Object) (registered, *token.Error) {
 	if v, present := c.Get("sub"); present {
 		if r.sub, ok = v.String(); !ok {
 			return r, malformed("sub is not a string")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"tid", &r.tid}, {"token_use", &r.tokenUse}} {
+		if v, present := c.Get(f.name); present {
+			if *f.dst, ok = v.String(); !ok {
+				return r, malformed(f.name + " is not a string")
+			}
+		}
+	}
+	for _, name := range config.ClientClaims {
+		if v, present := c.Get(name); present {
+			if r.clientID, ok = v.String(); !ok {
+				return r, malformed(name + " is not a string")
+			}
+			break
 		}
 	}
 	var err *token.Error
@@ -82,12 +105,20 @@ func numericDate(c jsonstrict.Object, name string) (int64, bool, *token.Error) {
 }
 
 // audienceMatches reports whether aud (a string or an array of strings)
-// holds any accepted audience. A wrong type is malformed.
+// holds any accepted audience. A wrong type is malformed. A token without
+// aud (a Cognito access token) is judged by its client_id instead, as API
+// Gateway's JWT authorizer does; a token with aud by aud alone.
 func audienceMatches(c jsonstrict.Object, accepted []string, any bool) *token.Error {
 	v, present := c.Get("aud")
 	if !present {
 		if any {
 			return nil
+		}
+		if cv, ok := c.Get("client_id"); ok {
+			if id, ok := cv.String(); ok && contains(accepted, id) {
+				return nil
+			}
+			return &token.Error{Reason: decision.AudienceInvalid, Msg: "token has no aud and its client_id is not an accepted audience"}
 		}
 		return &token.Error{Reason: decision.AudienceInvalid, Msg: "token has no aud"}
 	}

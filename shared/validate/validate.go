@@ -42,7 +42,12 @@ type Validator struct {
 	maxBytes   int
 	algByName  map[string]bool
 	types      []string
-	issuers    map[string]bool // nil: whatever the key source serves
+	issuers    []string // exact issuers and {tenantid} templates; nil: whatever the key source serves
+	tenants    []string // accepted tid values for template issuers
+	anyTenant  bool
+	clients    []string // accepted client ids (empty: any)
+	clientAuth bool     // a wrong client is unauthenticated (APIM import), not forbidden
+	tokenUse   string   // required token_use ("" : not checked)
 	audiences  []string
 	anyAud     bool
 	requireExp bool
@@ -84,6 +89,11 @@ func New(cfg *config.Config, ks KeySource, opts ...Option) (*Validator, error) {
 		cache:      newTokenCache(cfg.TokenCacheSize),
 		cacheTTL:   cfg.TokenCacheMaxTTL,
 		forward:    cfg.ForwardClaims,
+		tenants:    cfg.Tenants,
+		anyTenant:  cfg.AnyTenant,
+		clients:    cfg.ClientIDs,
+		clientAuth: cfg.APIMImport,
+		tokenUse:   cfg.TokenUse,
 	}
 	if v.maxBytes <= 0 {
 		v.maxBytes = config.DefaultMaxTokenBytes
@@ -102,10 +112,7 @@ func New(cfg *config.Config, ks KeySource, opts ...Option) (*Validator, error) {
 		v.algByName[a] = true
 	}
 	if len(cfg.Issuers) > 0 {
-		v.issuers = make(map[string]bool, len(cfg.Issuers))
-		for _, iss := range cfg.Issuers {
-			v.issuers[iss] = true
-		}
+		v.issuers = cfg.Issuers
 	}
 	if len(cfg.Audiences) == 0 && !cfg.AnyAudience {
 		return nil, errors.New("validate: no audiences configured (use AnyAudience to disable the check explicitly)")
@@ -211,8 +218,8 @@ func (v *Validator) verify(ctx context.Context, tok string, now time.Time) (*ver
 	if reg.iss == "" {
 		return nil, false, &token.Error{Reason: decision.IssuerInvalid, Msg: "token has no iss"}
 	}
-	if v.issuers != nil && !v.issuers[reg.iss] {
-		return nil, false, &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
+	if terr := v.checkIssuer(&reg); terr != nil {
+		return nil, false, terr
 	}
 	key, err := v.keys.Lookup(ctx, reg.iss, p.KeyID, p.Alg.Name)
 	if err != nil {
@@ -229,6 +236,16 @@ func (v *Validator) verify(ctx context.Context, tok string, now time.Time) (*ver
 	}
 	if terr := p.Alg.Verify(key, p.SigningInput, p.Signature); terr != nil {
 		return nil, false, terr
+	}
+	if terr := checkKeyIssuer(key, &reg); terr != nil {
+		return nil, false, terr
+	}
+	if v.tokenUse != "" && reg.tokenUse != v.tokenUse {
+		msg := "token has no token_use (" + v.tokenUse + " required)"
+		if reg.tokenUse != "" {
+			msg = "token_use is not " + v.tokenUse
+		}
+		return nil, false, &token.Error{Reason: decision.TokenUseInvalid, Msg: msg}
 	}
 	if terr := audienceMatches(p.Claims, v.audiences, v.anyAud); terr != nil {
 		return nil, false, terr
@@ -277,6 +294,13 @@ func (v *Validator) authorize(ver *verified, r *decision.Request) decision.Decis
 		d.CacheUntil = time.Unix(ver.reg.exp, 0)
 	} else {
 		d.CacheUntil = ver.expires
+	}
+	if len(v.clients) > 0 && !contains(v.clients, ver.reg.clientID) {
+		d.Outcome, d.Reason, d.Detail = decision.Forbidden, decision.ClientNotAllowed, "the calling application (azp, appid, client_id or cid) is not accepted"
+		if v.clientAuth {
+			d.Outcome = decision.Unauthenticated
+		}
+		return d
 	}
 	defFail := v.defaults.check(ver.claims, ver.reg.scopes)
 	d.DefaultsSatisfied = defFail.ok()
@@ -331,13 +355,8 @@ func (v *Validator) forwarded(reg *registered, c jsonstrict.Object) map[string]a
 			m["scope"] = strings.Join(reg.scopes, " ")
 		}
 	}
-	for _, name := range []string{"azp", "client_id"} {
-		if val, ok := c.Get(name); ok {
-			if s, ok := val.String(); ok {
-				m["client_id"] = s
-				break
-			}
-		}
+	if reg.clientID != "" {
+		m["client_id"] = reg.clientID
 	}
 	for _, name := range v.forward {
 		if val, ok := c.Get(name); ok {
