@@ -22,8 +22,12 @@ func IsIssuerTemplate(iss string) bool { return strings.Contains(iss, TenantPlac
 
 // MatchIssuer returns the entry of accepted that iss matches: an exact entry
 // first, else a template, with tenant the segment that stands in the
-// placeholder's place ("" for an exact match).
+// placeholder's place ("" for an exact match). A template never matches
+// itself: an iss holding the placeholder matches nothing.
 func MatchIssuer(accepted []string, iss string) (entry, tenant string, ok bool) {
+	if IsIssuerTemplate(iss) {
+		return "", "", false
+	}
 	for _, a := range accepted {
 		if a == iss {
 			return a, "", true
