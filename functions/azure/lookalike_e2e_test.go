@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/jwtgate/jwtgate/shared/decision"
@@ -12,7 +14,7 @@ import (
 // TestHandlerBinaryEntraAndCognitoLookalikes drives the Entra ID and
 // Cognito look-alike scenarios through the handler binary, proxied and as
 // invocation payloads in turn: status, reason code, forwarded claims and
-// identity headers per case.
+// identity headers per case; and an APIM <validate-azure-ad-token> import.
 func TestHandlerBinaryEntraAndCognitoLookalikes(t *testing.T) {
 	e, err := lookalike.StartEntra(lookalike.TenantB)
 	if err != nil {
@@ -32,8 +34,16 @@ func TestHandlerBinaryEntraAndCognitoLookalikes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	policy := filepath.Join(t.TempDir(), "policy.xml")
+	if err := os.WriteFile(policy, []byte(lookalike.AzureADTokenPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apim, err := lookalike.EntraAPIMScenario(e, policy)
+	if err != nil {
+		t.Fatal(err)
+	}
 	status := map[decision.Outcome]int{decision.Allow: 200, decision.Unauthenticated: 401, decision.Forbidden: 403}
-	for _, sc := range append(entra, cognito...) {
+	for _, sc := range append(append(entra, apim), cognito...) {
 		t.Run(sc.Name, func(t *testing.T) {
 			env := maps.Clone(sc.Env)
 			env["JWTGATE_CLAIM_HEADERS"] = "sub=X-Auth-Subject,cognito:groups=X-Auth-Groups"

@@ -61,6 +61,11 @@ func (b *builder) applyAPIM(data []byte, name string) {
 		b.failf(name, "%v", err)
 		return
 	}
+	b.c.APIMImport = true
+	if vj.name == aadElement {
+		b.applyAzureADToken(vj, at)
+		return
+	}
 	b.apimAttributes(vj, at)
 	for _, ch := range vj.children {
 		label := at + "<" + ch.path + ">"
@@ -393,7 +398,7 @@ func findValidateJWT(data []byte) (*xnode, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Local != "validate-jwt" {
+			if t.Name.Local != "validate-jwt" && t.Name.Local != aadElement {
 				stack = append(stack, t.Name.Local)
 				if len(stack) > maxXMLDepth {
 					return nil, errors.New("XML nested too deeply")
@@ -401,14 +406,14 @@ func findValidateJWT(data []byte) (*xnode, error) {
 				continue
 			}
 			if found != nil {
-				return nil, errors.New("more than one <validate-jwt> element; jwtgate imports exactly one")
+				return nil, errors.New("more than one <validate-jwt> or <validate-azure-ad-token> element; jwtgate imports exactly one")
 			}
 			for _, anc := range stack {
 				if anc == "choose" || anc == "when" || anc == "otherwise" {
-					return nil, errors.New("<validate-jwt> is inside <choose>: conditional validation cannot be imported")
+					return nil, fmt.Errorf("<%s> is inside <choose>: conditional validation cannot be imported", t.Name.Local)
 				}
 			}
-			n, err := readElement(dec, t, "validate-jwt", 1)
+			n, err := readElement(dec, t, t.Name.Local, 1)
 			if err != nil {
 				return nil, err
 			}
@@ -420,7 +425,7 @@ func findValidateJWT(data []byte) (*xnode, error) {
 		}
 	}
 	if found == nil {
-		return nil, errors.New("no <validate-jwt> element found")
+		return nil, errors.New("no <validate-jwt> or <validate-azure-ad-token> element found")
 	}
 	return found, nil
 }

@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -95,4 +97,14 @@ func TestEntraV1DocumentIsAcceptedOnlyWhenItsIssuerIsListed(t *testing.T) {
 	if d := c.Decide(context.Background(), req(tok)); d.Outcome == decision.Allow {
 		t.Fatalf("a document whose issuer was not vouched for served keys: %+v", d)
 	}
+}
+
+func TestEntraAPIMValidateAzureADTokenImport(t *testing.T) {
+	e := startEntra(t)
+	policy := filepath.Join(t.TempDir(), "policy.xml")
+	if err := os.WriteFile(policy, []byte(lookalike.AzureADTokenPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := lookalike.EntraAPIMScenario(e, policy)
+	runScenarios(t, []lookalike.Scenario{sc}, err)
 }

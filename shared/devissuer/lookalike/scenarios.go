@@ -166,3 +166,45 @@ func decodePayload(tok string) (map[string]any, error) {
 	var m map[string]any
 	return m, json.Unmarshal(raw, &m)
 }
+
+// AzureADTokenPolicy is an APIM policy whose <validate-azure-ad-token>
+// accepts TenantA's tokens for APIAppID from WebAppID with the Orders.Read
+// app role.
+const AzureADTokenPolicy = `<policies>
+  <inbound>
+    <validate-azure-ad-token tenant-id="` + TenantA + `" failed-validation-httpcode="401" failed-validation-error-message="Unauthorized. Access token is missing or invalid.">
+      <client-application-ids>
+        <application-id>` + WebAppID + `</application-id>
+      </client-application-ids>
+      <backend-application-ids>
+        <application-id>` + APIAppID + `</application-id>
+      </backend-application-ids>
+      <required-claims>
+        <claim name="roles" match="any">
+          <value>Orders.Read</value>
+        </claim>
+      </required-claims>
+    </validate-azure-ad-token>
+  </inbound>
+</policies>
+`
+
+// EntraAPIMScenario imports AzureADTokenPolicy (written at policyFile)
+// with e as the Entra authority. As APIM does, it answers every failed
+// validation, a wrong client included, with the policy's code.
+func EntraAPIMScenario(e *Entra, policyFile string) (Scenario, error) {
+	var m mint
+	roles := map[string]any{"roles": []string{"Orders.Read"}}
+	return Scenario{
+		Name: "entra APIM validate-azure-ad-token",
+		Env:  map[string]string{"JWTGATE_APIM_POLICY_FILE": policyFile, "JWTGATE_ENTRA_AUTHORITY": e.Authority()},
+		Cases: []Case{
+			{Name: "v2.0 token for the backend application", Token: m.tok(e.AccessTokenV2(TenantA, APIAppID, WebAppID, roles)), Outcome: decision.Allow, Reason: decision.ReasonOK},
+			{Name: "v1.0 token for api://backend", Token: m.tok(e.AccessTokenV1(TenantA, "api://"+APIAppID, WebAppID, roles)), Outcome: decision.Allow, Reason: decision.ReasonOK},
+			{Name: "another client application", Token: m.tok(e.AccessTokenV2(TenantA, APIAppID, OtherApp, roles)), Outcome: decision.Unauthenticated, Reason: decision.ClientNotAllowed},
+			{Name: "another tenant", Token: m.tok(e.AccessTokenV2(TenantB, APIAppID, WebAppID, roles)), Outcome: decision.Unauthenticated, Reason: decision.IssuerInvalid},
+			{Name: "another audience", Token: m.tok(e.AccessTokenV2(TenantA, OtherApp, WebAppID, roles)), Outcome: decision.Unauthenticated, Reason: decision.AudienceInvalid},
+			{Name: "the app role missing", Token: m.tok(e.AccessTokenV2(TenantA, APIAppID, WebAppID, nil)), Outcome: decision.Forbidden, Reason: decision.ClaimMissing},
+		},
+	}, m.err
+}
