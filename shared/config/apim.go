@@ -61,7 +61,6 @@ func (b *builder) applyAPIM(data []byte, name string) {
 		b.failf(name, "%v", err)
 		return
 	}
-	b.c.APIMImport = true
 	if vj.name == aadElement {
 		b.applyAzureADToken(vj, at)
 		return
@@ -406,7 +405,7 @@ func findValidateJWT(data []byte) (*xnode, error) {
 				continue
 			}
 			if found != nil {
-				return nil, errors.New("more than one <validate-jwt> or <validate-azure-ad-token> element; jwtgate imports exactly one")
+				return nil, errors.New("more than one <validate-jwt> element (or <validate-azure-ad-token>); jwtgate imports exactly one")
 			}
 			for _, anc := range stack {
 				if anc == "choose" || anc == "when" || anc == "otherwise" {
@@ -425,7 +424,7 @@ func findValidateJWT(data []byte) (*xnode, error) {
 		}
 	}
 	if found == nil {
-		return nil, errors.New("no <validate-jwt> or <validate-azure-ad-token> element found")
+		return nil, errors.New("no <validate-jwt> element found (nor a <validate-azure-ad-token>)")
 	}
 	return found, nil
 }

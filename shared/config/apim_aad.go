@@ -18,6 +18,7 @@ var aadAttributes = []string{"tenant-id", "header-name", "failed-validation-http
 // (bare and api://) and <audiences> as audiences, required claims and
 // decryption keys.
 func (b *builder) applyAzureADToken(n *xnode, at string) {
+	b.c.APIMImport = true
 	label := func(what string) string { return at + "<" + aadElement + " " + what + ">" }
 	var common []xml.Attr
 	tenant := ""

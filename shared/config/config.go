@@ -35,9 +35,10 @@ type Config struct {
 	ClientIDs      []string // JWTGATE_CLIENT_IDS: accepted azp/appid/client_id/cid (empty: any)
 	TokenUse       string   // JWTGATE_TOKEN_USE: "access", "id" or "" (not checked)
 	EntraAuthority string   // JWTGATE_ENTRA_AUTHORITY: discovery base of validate-azure-ad-token imports
-	// APIMImport is true when the configuration came from an APIM policy:
-	// a wrong client is then a failed validation (401 or the policy's
-	// failed-validation-httpcode), as APIM answers.
+	// APIMImport is true when the configuration came from an APIM
+	// <validate-azure-ad-token> policy: a wrong client is then a failed
+	// validation (401 or the policy's failed-validation-httpcode), as APIM
+	// answers.
 	APIMImport bool
 
 	// Extraction (APIM header-name, require-scheme, query-parameter-name).
