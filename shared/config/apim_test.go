@@ -234,6 +234,7 @@ func FuzzLoadAPIM(f *testing.F) {
 	f.Add([]byte(apimWith(`header-name="X" clock-skew="5"`, `<issuer-signing-keys><key id="a" n="AQAB" e="AQAB"/></issuer-signing-keys><issuers><issuer>i</issuer></issuers>`)))
 	f.Add([]byte(apimWith(``, `<required-claims><claim name="a" separator=" "><value>b</value></claim></required-claims>`)))
 	f.Add([]byte(`<validate-jwt><audiences><audience>a</audience></audiences><openid-config url="http://[::1]/x"/></validate-jwt>`))
+	f.Add([]byte(aadPolicy(`tenant-id="72f988bf-86f1-41af-91ab-2d7cd011db47"`, aadClients+`<backend-application-ids><application-id>b</application-id></backend-application-ids>`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := LoadAPIM(data)
 		if err != nil {

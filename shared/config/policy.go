@@ -26,6 +26,9 @@ type policyFile struct {
 	RequireExpiration *bool    `json:"require_expiration" yaml:"require_expiration"`
 	TokenTypes        []string `json:"token_types" yaml:"token_types"`
 	MaxTokenBytes     *int     `json:"max_token_bytes" yaml:"max_token_bytes"`
+	Tenants           []string `json:"tenants" yaml:"tenants"`
+	ClientIDs         []string `json:"client_ids" yaml:"client_ids"`
+	TokenUse          *string  `json:"token_use" yaml:"token_use"`
 
 	TokenHeader *string `json:"token_header" yaml:"token_header"`
 	TokenScheme *string `json:"token_scheme" yaml:"token_scheme"`
@@ -271,6 +274,7 @@ func (b *builder) policy(p *policyFile, at string) {
 		{"JWTGATE_TOKEN_TYPES", "token_types", p.TokenTypes, &b.c.TokenTypes},
 		{"JWTGATE_REQUIRED_SCOPES", "required_scopes", p.RequiredScopes, &b.c.RequiredScopes},
 		{"JWTGATE_FORWARD_CLAIMS", "forward_claims", p.ForwardClaims, &b.c.ForwardClaims},
+		{"JWTGATE_CLIENT_IDS", "client_ids", p.ClientIDs, &b.c.ClientIDs},
 	}
 	for _, l := range lists {
 		if l.v != nil {
@@ -279,6 +283,12 @@ func (b *builder) policy(p *policyFile, at string) {
 	}
 	if p.Audiences != nil {
 		b.setAudiences(at+"audiences", trimAll(p.Audiences))
+	}
+	if p.Tenants != nil {
+		b.setTenants(at+"tenants", trimAll(p.Tenants))
+	}
+	if p.TokenUse != nil {
+		b.setString("JWTGATE_TOKEN_USE", at+"token_use", strings.ToLower(*p.TokenUse), &b.c.TokenUse)
 	}
 	durations := []struct {
 		setting, field string

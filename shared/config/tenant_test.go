@@ -124,3 +124,23 @@ func FuzzMatchIssuer(f *testing.F) {
 		}
 	})
 }
+
+func TestPolicyFileTenantsClientsAndTokenUse(t *testing.T) {
+	c, err := LoadPolicy([]byte(`openid_config: [`+entraOrgs+`]
+issuers: ["`+v2Tmpl+`"]
+tenants: [`+guidA+`]
+client_ids: [web]
+token_use: access
+audiences: [api]
+`), "policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Tenants) != 1 || c.Tenants[0] != guidA || len(c.ClientIDs) != 1 || c.TokenUse != TokenUseAccess {
+		t.Fatalf("got %v %v %q", c.Tenants, c.ClientIDs, c.TokenUse)
+	}
+	_, err = LoadPolicy([]byte("openid_config: ["+entraOrgs+"]\nissuers: [\""+v2Tmpl+"\"]\naudiences: [api]\n"), "policy.yaml")
+	if err == nil || !strings.Contains(err.Error(), "JWTGATE_TENANTS") {
+		t.Fatalf("template without tenants: %v", err)
+	}
+}
