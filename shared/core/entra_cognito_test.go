@@ -41,6 +41,13 @@ func runScenarios(t *testing.T, scenarios []lookalike.Scenario, err error) {
 				if d.Outcome != tc.Outcome || d.Reason != tc.Reason {
 					t.Errorf("%s: got %v %s (%s), want %v %s", tc.Name, d.Outcome, d.Reason, d.Detail, tc.Outcome, tc.Reason)
 				}
+				if tc.Outcome == decision.Allow {
+					// A repeat token is answered from the verified-token cache: its
+					// key is still one of its issuer's (v1.0 forms included).
+					if again := c.Decide(context.Background(), req(tc.Token)); again.Outcome != decision.Allow || !again.CacheHit {
+						t.Errorf("%s: repeat: %v %s cache hit %v", tc.Name, again.Outcome, again.Reason, again.CacheHit)
+					}
+				}
 				for k, v := range tc.Forwarded {
 					if got := fmt.Sprint(d.Claims[k]); got != v && !(k == "iss" && d.Issuer == v) {
 						t.Errorf("%s: forwarded %s = %q, want %q", tc.Name, k, got, v)
