@@ -16,34 +16,21 @@ import (
 // invocation payloads in turn: status, reason code, forwarded claims and
 // identity headers per case; and an APIM <validate-azure-ad-token> import.
 func TestHandlerBinaryEntraAndCognitoLookalikes(t *testing.T) {
-	e, err := lookalike.StartEntra(lookalike.TenantB)
+	set, err := lookalike.StartSet()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Close)
-	cg, err := lookalike.StartCognito(lookalike.UserPool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cg.Close)
-	entra, err := lookalike.EntraScenarios(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cognito, err := lookalike.CognitoScenarios(cg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(set.Close)
 	policy := filepath.Join(t.TempDir(), "policy.xml")
 	if err := os.WriteFile(policy, []byte(lookalike.AzureADTokenPolicy), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	apim, err := lookalike.EntraAPIMScenario(e, policy)
+	apim, err := lookalike.EntraAPIMScenario(set.Entra, policy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	status := map[decision.Outcome]int{decision.Allow: 200, decision.Unauthenticated: 401, decision.Forbidden: 403}
-	for _, sc := range append(append(entra, apim), cognito...) {
+	for _, sc := range append(set.Scenarios, apim) {
 		t.Run(sc.Name, func(t *testing.T) {
 			env := maps.Clone(sc.Env)
 			env["JWTGATE_CLAIM_HEADERS"] = "sub=X-Auth-Subject,cognito:groups=X-Auth-Groups"

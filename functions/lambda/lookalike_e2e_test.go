@@ -23,26 +23,13 @@ func TestBootstrapEntraAndCognitoLookalikes(t *testing.T) {
 		t.Skip("JWTGATE_RIE is not set: run `make test`")
 	}
 	bootstrap := buildBootstrap(t)
-	e, err := lookalike.StartEntra(lookalike.TenantB)
+	set, err := lookalike.StartSet()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Close)
-	cg, err := lookalike.StartCognito(lookalike.UserPool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cg.Close)
-	entra, err := lookalike.EntraScenarios(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cognito, err := lookalike.CognitoScenarios(cg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(set.Close)
 	shapes := []string{"rest_request", "http_v2", "rest_token", "http_v1"}
-	for _, sc := range append(entra, cognito...) {
+	for _, sc := range set.Scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
 			var fn *function
 			t.Run("invocations", func(t *testing.T) {

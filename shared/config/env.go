@@ -204,33 +204,26 @@ func dedupe(items []string) []string {
 }
 
 func (b *builder) setAudiences(label string, items []string) {
-	b.c.Audiences, b.c.AnyAudience = nil, false
-	for _, a := range items {
-		if a == "*" {
-			if len(items) > 1 {
-				b.failf(label, `"*" (any audience) cannot be combined with other audiences`)
-				return
-			}
-			b.c.AnyAudience = true
-			b.mark("JWTGATE_AUDIENCES", label)
-			return
-		}
-	}
-	b.setList("JWTGATE_AUDIENCES", label, items, &b.c.Audiences)
+	b.setListOrAny("JWTGATE_AUDIENCES", label, items, &b.c.Audiences, &b.c.AnyAudience, `"*" (any audience) cannot be combined with other audiences`)
 }
 
 func (b *builder) setTenants(label string, items []string) {
-	b.c.Tenants, b.c.AnyTenant = nil, false
+	b.setListOrAny("JWTGATE_TENANTS", label, items, &b.c.Tenants, &b.c.AnyTenant, `"*" (any tenant) cannot be combined with tenant ids`)
+}
+
+// setListOrAny sets a list in which "*" alone means "any" (sets *anyOf).
+func (b *builder) setListOrAny(setting, label string, items []string, dst *[]string, anyOf *bool, mixed string) {
+	*dst, *anyOf = nil, false
 	if contains(items, "*") {
 		if len(items) > 1 {
-			b.failf(label, `"*" (any tenant) cannot be combined with tenant ids`)
+			b.failf(label, "%s", mixed)
 			return
 		}
-		b.c.AnyTenant = true
-		b.mark("JWTGATE_TENANTS", label)
+		*anyOf = true
+		b.mark(setting, label)
 		return
 	}
-	b.setList("JWTGATE_TENANTS", label, items, &b.c.Tenants)
+	b.setList(setting, label, items, dst)
 }
 
 func (b *builder) setString(setting, label, v string, dst *string) {

@@ -208,3 +208,45 @@ func EntraAPIMScenario(e *Entra, policyFile string) (Scenario, error) {
 		},
 	}, m.err
 }
+
+// Set is both look-alikes and every scenario against them, for the
+// adapters' end-to-end tests.
+type Set struct {
+	Entra     *Entra
+	Cognito   *Cognito
+	Scenarios []Scenario // Entra's, then Cognito's
+}
+
+// StartSet starts the Entra look-alike (TenantB with a key of its own) and
+// the Cognito one (UserPool) and builds their scenarios.
+func StartSet() (*Set, error) {
+	e, err := StartEntra(TenantB)
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{Entra: e}
+	if s.Cognito, err = StartCognito(UserPool); err != nil {
+		s.Close()
+		return nil, err
+	}
+	entra, err := EntraScenarios(e)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	cognito, err := CognitoScenarios(s.Cognito)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Scenarios = append(entra, cognito...)
+	return s, nil
+}
+
+// Close stops both look-alikes.
+func (s *Set) Close() {
+	s.Entra.Close()
+	if s.Cognito != nil {
+		s.Cognito.Close()
+	}
+}
