@@ -34,12 +34,10 @@ const (
 	TokenUseInvalid     Reason = "token_use_invalid"
 
 	// forbidden (403)
-	ScopeMissing Reason = "scope_missing"
-	ClaimMissing Reason = "claim_missing"
-	RouteDenied  Reason = "route_denied"
-	// ClientNotAllowed is 403, or 401 when the configuration came from an
-	// APIM policy (APIM answers its failed-validation code).
-	ClientNotAllowed Reason = "client_not_allowed"
+	ScopeMissing     Reason = "scope_missing"
+	ClaimMissing     Reason = "claim_missing"
+	RouteDenied      Reason = "route_denied"
+	ClientNotAllowed Reason = "client_not_allowed" // 401 with an APIM <validate-azure-ad-token> import, as APIM answers
 
 	// unavailable (503)
 	KeysUnavailable Reason = "keys_unavailable"
