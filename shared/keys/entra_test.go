@@ -117,3 +117,25 @@ func TestTemplateAnnouncedByDiscoveryServesEachTenantsForm(t *testing.T) {
 		}
 	}
 }
+
+func TestDiscoveryCannotAnnounceAnotherSourcesIssuer(t *testing.T) {
+	p := newIDP(t, jwksJSON(t, rsaJWK(&testRSA(t).PublicKey, "k1")))
+	q := newIDP(t, jwksJSON(t, rsaJWK(&testRSA(t).PublicKey, "k2")))
+	p.set(func(p *idp) { p.issuer = q.srv.URL }) // p claims to be q
+	s, _ := newTestStore(t, &config.Config{OpenIDConfigURLs: []string{p.discoveryURL(), q.discoveryURL()}, Issuers: []string{p.srv.URL, q.srv.URL}}, newClock())
+	if _, err := s.Lookup(bg, q.srv.URL, "k1", "RS256"); !errors.Is(err, ErrKeyUnknown) {
+		t.Fatalf("p's key served q's issuer: %v", err)
+	}
+	if _, err := s.Lookup(bg, p.srv.URL, "k1", "RS256"); err == nil || !strings.Contains(err.Error(), "JWTGATE_ISSUERS") {
+		t.Fatalf("p's document announcing q's issuer: %v", err)
+	}
+
+	// Nor an issuer a static key is bound to.
+	other := "https://static.example/"
+	p.set(func(p *idp) { p.issuer = other })
+	s, _ = newTestStore(t, &config.Config{OpenIDConfigURLs: []string{p.discoveryURL()}, Issuers: []string{p.srv.URL, other},
+		StaticKeys: []config.StaticKey{{JWKS: jwksJSON(t, rsaJWK(&testRSA(t).PublicKey, "s1")), Issuers: []string{other}}}}, newClock())
+	if _, err := s.Lookup(bg, other, "k1", "RS256"); !errors.Is(err, ErrKeyUnknown) {
+		t.Fatalf("a discovery source served a statically bound issuer: %v", err)
+	}
+}

@@ -130,7 +130,7 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("keys: JWTGATE_OPENID_CONFIG entry %d: %w", i+1, err)
 		}
 		want, doc := discoveryIssuer(u)
-		src := &source{kind: kindDiscovery, name: redact(doc), url: doc, want: want, vouched: cfg.Issuers}
+		src := &source{kind: kindDiscovery, name: redact(doc), url: doc, want: want}
 		// Until discovery answers, a seed serves the issuer as configured
 		// (JWTGATE_ISSUERS, trailing slash included) or as the URL reads.
 		provisional := want
@@ -218,18 +218,25 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 
 func (s *Store) addSource(src *source) { s.sources = append(s.sources, src) }
 
-// serveForms applies "one key set, several issuer forms": with exactly one
-// discovery source, every accepted issuer that no other source serves is
-// served by its keys (Entra signs a tenant's v1.0 and v2.0 tokens with the
-// same keys).
+// serveForms files the accepted issuers that no other source serves (not a
+// discovery URL's issuer, not bound to a JWKS URL or static key) with the
+// discovery sources: each may announce one of them instead of its URL's
+// issuer (JWTGATE_ISSUERS vouches for it), never another source's issuer.
+// And "one key set, several issuer forms": with exactly one discovery
+// source, its keys serve all of them (Entra signs a tenant's v1.0 and v2.0
+// tokens with the same keys).
 func (s *Store) serveForms() {
-	if len(s.discs) != 1 {
-		return
-	}
+	var free []string
 	for _, iss := range s.accepted {
 		if len(s.byDisc[trimSlash(iss)]) == 0 && len(s.byIssuer[iss]) == 0 {
-			s.discs[0].forms = append(s.discs[0].forms, iss)
+			free = append(free, iss)
 		}
+	}
+	for _, src := range s.discs {
+		src.vouched = free
+	}
+	if len(s.discs) == 1 {
+		s.discs[0].forms = free
 	}
 }
 
@@ -766,7 +773,7 @@ type source struct {
 	url     *url.URL // discovery URL (discovery) or JWKS URL (jwks)
 	jwksURL *url.URL // JWKS URL of a jwks source
 	want    string   // discovery: the issuer the URL stands for
-	vouched []string // discovery: accepted issuers it may announce instead of want (JWTGATE_ISSUERS)
+	vouched []string // discovery: accepted issuers it may announce instead of want (serveForms)
 	forms   []string // discovery: accepted issuers it serves besides the announced one (serveForms)
 
 	snap        atomic.Pointer[snapshot] // current keys; replaced whole, never mutated
