@@ -42,21 +42,18 @@ func readRegistered(c jsonstrict.Object) (registered, *token.Error) {
 			return r, malformed("sub is not a string")
 		}
 	}
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"tid", &r.tid}, {"token_use", &r.tokenUse}} {
-		if v, present := c.Get(f.name); present {
-			if *f.dst, ok = v.String(); !ok {
-				return r, malformed(f.name + " is not a string")
-			}
-		}
+	// tid, token_use and the client claim are read leniently: a value that
+	// is not a string reads as "", which no check accepts when the setting
+	// that needs it is on, and which nothing uses otherwise.
+	if v, present := c.Get("tid"); present {
+		r.tid, _ = v.String()
+	}
+	if v, present := c.Get("token_use"); present {
+		r.tokenUse, _ = v.String()
 	}
 	for _, name := range config.ClientClaims {
 		if v, present := c.Get(name); present {
-			if r.clientID, ok = v.String(); !ok {
-				return r, malformed(name + " is not a string")
-			}
+			r.clientID, _ = v.String()
 			break
 		}
 	}
