@@ -343,7 +343,11 @@ func (s *Store) candidates(iss string) (fixed, anyIss, disc []*source) {
 		entry = e
 		disc = s.discs
 	}
-	return s.byIssuer[entry], s.anyIss, disc
+	fixed = s.byIssuer[entry]
+	if slices.ContainsFunc(disc, func(d *source) bool { return slices.Contains(fixed, d) }) {
+		disc = slices.DeleteFunc(slices.Clone(disc), func(d *source) bool { return slices.Contains(fixed, d) })
+	}
+	return fixed, s.anyIss, disc
 }
 
 // Lookup returns the key for a token of issuer iss with header kid and alg.
