@@ -66,6 +66,7 @@ type Store struct {
 	byDisc   map[string][]*source // discovery sources by issuer without trailing slash
 	discs    []*source            // every discovery source (they may announce a vouched issuer)
 	accepted []string             // JWTGATE_ISSUERS: exact issuers and {tenantid} templates
+	free     map[string]bool      // accepted issuers no other source serves: discovery sources may announce them (serveForms)
 
 	c  counters
 	bg sync.WaitGroup // running fetches (tests wait on it)
@@ -227,9 +228,11 @@ func (s *Store) addSource(src *source) { s.sources = append(s.sources, src) }
 // tokens with the same keys).
 func (s *Store) serveForms() {
 	var free []string
+	s.free = map[string]bool{}
 	for _, iss := range s.accepted {
 		if len(s.byDisc[trimSlash(iss)]) == 0 && len(s.byIssuer[iss]) == 0 {
 			free = append(free, iss)
+			s.free[iss] = true
 		}
 	}
 	for _, src := range s.discs {
@@ -329,10 +332,10 @@ func (s *Store) Warm(ctx context.Context) error {
 // or static key. Any other issuer is served by the JWKS and static sources
 // filed under it, and by static keys for any issuer.
 //
-// An accepted issuer that is no discovery source's URL issuer (an exact
-// entry of JWTGATE_ISSUERS or a {tenantid} template, which iss is matched
-// against) may also be served by a discovery source that announces it, or
-// by the only discovery source (serveForms); each source's snapshot decides
+// An accepted issuer that no other source serves (an exact entry of
+// JWTGATE_ISSUERS or a {tenantid} template, which iss is matched against)
+// may be served by a discovery source that announces it, or by the only
+// discovery source (serveForms); each source's snapshot decides
 // (snapshot.serves).
 func (s *Store) candidates(iss string) (fixed, anyIss, disc []*source) {
 	if d := s.byDisc[trimSlash(iss)]; len(d) > 0 {
@@ -341,7 +344,9 @@ func (s *Store) candidates(iss string) (fixed, anyIss, disc []*source) {
 	entry := iss
 	if e, _, ok := config.MatchIssuer(s.accepted, iss); ok {
 		entry = e
-		disc = s.discs
+		if s.free[e] {
+			disc = s.discs
+		}
 	}
 	fixed = s.byIssuer[entry]
 	if slices.ContainsFunc(disc, func(d *source) bool { return slices.Contains(fixed, d) }) {
