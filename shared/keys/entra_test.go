@@ -139,3 +139,20 @@ func TestDiscoveryCannotAnnounceAnotherSourcesIssuer(t *testing.T) {
 		t.Fatalf("a discovery source served a statically bound issuer: %v", err)
 	}
 }
+
+func FuzzParseDiscovery(f *testing.F) {
+	f.Add([]byte(`{"issuer":"https://sts.windows.net/t/","jwks_uri":"https://login.example/keys"}`), "https://login.example/t", "https://sts.windows.net/t/")
+	f.Add([]byte(`{"issuer":"https://login.example/{tenantid}/v2.0","jwks_uri":"http://127.0.0.1/k"}`), "https://login.example/common/v2.0", "")
+	f.Fuzz(func(t *testing.T, body []byte, want, vouched string) {
+		doc, err := parseDiscovery(body, want, []string{vouched})
+		if err != nil {
+			return
+		}
+		if trimSlash(doc.Issuer) != trimSlash(want) && doc.Issuer != vouched {
+			t.Fatalf("issuer %q accepted for %q (vouched %q)", doc.Issuer, want, vouched)
+		}
+		if doc.JWKSURI == nil {
+			t.Fatal("no jwks_uri")
+		}
+	})
+}
