@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -46,6 +47,8 @@ type Trace struct {
 	Times *TraceTimes `json:"-"`
 	// KeySource names where the verification key came from.
 	KeySource string `json:"key_source,omitempty"`
+	// hint is context for the next failure (what was accepted instead).
+	hint string
 }
 
 // TraceHeader is the part of the protected header explain shows.
@@ -136,7 +139,19 @@ func (t *Trace) Skip(check, detail string) {
 // Fail records a check that refused the token with e's reason and message.
 func (t *Trace) Fail(check string, e *token.Error) {
 	if t != nil && e != nil {
-		t.Steps = append(t.Steps, Step{Check: check, Result: Failed, Reason: e.Reason, Detail: e.Msg})
+		detail := e.Msg
+		if t.hint != "" {
+			detail += " (" + t.hint + ")"
+			t.hint = ""
+		}
+		t.Steps = append(t.Steps, Step{Check: check, Result: Failed, Reason: e.Reason, Detail: detail})
+	}
+}
+
+// Hint adds context (what would have been accepted) to the next Fail.
+func (t *Trace) Hint(h string) {
+	if t != nil {
+		t.hint = h
 	}
 }
 
@@ -247,4 +262,25 @@ func (v *Validator) traceRoutes(tr *Trace, r *decision.Request, matched bool, wh
 	default:
 		tr.Pass(CheckRoutes, call+" matches no rule: the top-level requirements apply")
 	}
+}
+
+// acceptedIssuers names the accepted issuers for an explanation.
+func (v *Validator) acceptedIssuers() string {
+	if v.issuers == nil {
+		return "the issuers the key sources serve (JWTGATE_ISSUERS not set)"
+	}
+	list := make([]string, 0, len(v.issuers))
+	for iss := range v.issuers {
+		list = append(list, strconv.Quote(iss))
+	}
+	sort.Strings(list)
+	return strings.Join(list, ", ")
+}
+
+// issuerRefused is the refusal of a token whose issuer is not accepted.
+func (v *Validator) issuerRefused(tr *Trace, iss string) *token.Error {
+	if tr.On() {
+		tr.Hint("token iss " + strconv.Quote(iss) + "; accepted: " + v.acceptedIssuers())
+	}
+	return &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
 }

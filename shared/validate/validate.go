@@ -265,13 +265,13 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 		return nil, false, CheckIssuer, &token.Error{Reason: decision.IssuerInvalid, Msg: "token has no iss"}
 	}
 	if v.issuers != nil && !v.issuers[reg.iss] {
-		return nil, false, CheckIssuer, &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
+		return nil, false, CheckIssuer, v.issuerRefused(tr, reg.iss)
 	}
 	key, err := v.keys.Lookup(ctx, reg.iss, p.KeyID, p.Alg.Name)
 	if err != nil {
 		switch {
 		case errors.Is(err, keys.ErrIssuerUnknown):
-			return nil, false, CheckIssuer, &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
+			return nil, false, CheckIssuer, v.issuerRefused(tr, reg.iss)
 		case errors.Is(err, keys.ErrKeyMismatch): // also matches ErrKeyUnknown: first
 			return nil, false, CheckKey, &token.Error{Reason: decision.KeyMismatch, Msg: "the key named by the token's kid does not fit its algorithm"}
 		case errors.Is(err, keys.ErrKeyUnknown):
@@ -289,13 +289,16 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 	}
 	tr.Pass(CheckSignature, "verifies with the key")
 	if terr := audienceMatches(p.Claims, v.audiences, v.anyAud); terr != nil {
+		if tr.On() {
+			tr.Hint("accepted: " + strings.Join(v.audiences, ", "))
+		}
 		return nil, false, CheckAudience, terr
 	}
 	if tr.On() {
 		if v.anyAud {
 			tr.Pass(CheckAudience, "any audience accepted (JWTGATE_AUDIENCES=*)")
 		} else {
-			tr.Pass(CheckAudience, "one of the token's aud values is accepted")
+			tr.Pass(CheckAudience, "the token's aud holds one of "+strings.Join(v.audiences, ", "))
 		}
 	}
 	if !reg.hasExp && v.requireExp {
