@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -142,4 +143,24 @@ func TestTracedDecisionSkipsTheTokenCache(t *testing.T) {
 	if !seen {
 		t.Fatalf("the signature check is not in the trace: %+v", tr.Steps)
 	}
+}
+
+// FuzzDecideTraced: on any token, the traced decision equals Decide's and
+// the trace ends with the check that refused it, with the same reason.
+func FuzzDecideTraced(f *testing.F) {
+	testKeys(f)
+	now := t0
+	f.Add(rs(&testing.T{}, "rsa1", claims(now, nil)))
+	f.Add(rs(&testing.T{}, "rsa1", claims(now, map[string]any{"exp": "x"})))
+	f.Add("a.b.c")
+	f.Add("a.b.c.d.e")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, tok string) {
+		cfg := baseConfig()
+		cfg.TokenCacheSize = 0
+		v := newValidator(t, cfg, newFakeKeys(t), &now)
+		r := &decision.Request{Header: http.Header{"Authorization": {"Bearer " + tok}}}
+		tr := &Trace{}
+		checkTrace(t, v.Decide(context.Background(), r), v.DecideTraced(context.Background(), r, tr), tr, tok)
+	})
 }
