@@ -164,7 +164,9 @@ var notCausedByToken = map[string]string{
 // the same as one JSON object.
 func TestExplainNamesTheFailingCheckForEveryReasonCode(t *testing.T) {
 	e := newExplainEnv(t)
-	ev := func(name string) []string { return []string{"--env-file", e.envFile(), "--event", filepath.Join(e.dir, name)} }
+	ev := func(name string) []string {
+		return []string{"--env-file", e.envFile(), "--event", filepath.Join(e.dir, name)}
+	}
 	tok := func(tok string, extraEnv ...string) []string {
 		return []string{"--env-file", e.envFile(extraEnv...), "--token", tok}
 	}
