@@ -12,6 +12,8 @@
 //	go run ./functions/replay mint --sub alice --scope orders:read
 //	go run ./functions/replay events               # regenerate events/ (make events)
 //	go run ./functions/replay issuer               # serve the dev issuer until interrupted
+//	go run ./functions/replay explain --event events/apigw-rest-token-expired.json   # why a token gets its decision
+//	go run ./functions/replay config               # the effective configuration and where each value came from
 //
 // The dev issuer and its key are for local development and tests only.
 package main
