@@ -53,9 +53,10 @@ type Time struct {
 	Relative string `json:"relative,omitempty"` // "expired 3 min ago"
 }
 
-// Keys tells where the verification key came from and what was fetched.
+// Keys tells where the verification key came from and what was fetched
+// (set when the key lookup ran).
 type Keys struct {
-	Source string `json:"source,omitempty"`
+	Source string `json:"source,omitempty"` // "" when no key was found
 	// StartupFetches are discovery and JWKS requests made while the core
 	// started (the prefetch); RequestFetches those made by this request.
 	StartupFetches int64 `json:"startup_fetches"`
@@ -102,8 +103,10 @@ func New(tr *validate.Trace, d decision.Decision) *Report {
 	if t := tr.Times; t != nil {
 		r.Times = times(t)
 	}
-	if tr.KeySource != "" {
-		r.Keys = &Keys{Source: tr.KeySource}
+	for _, s := range tr.Steps {
+		if s.Check == validate.CheckKey {
+			r.Keys = &Keys{Source: tr.KeySource}
+		}
 	}
 	return r
 }
@@ -226,7 +229,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	_ = tw.Flush()
 	b.WriteString("\n")
 	if k := r.Keys; k != nil {
-		fmt.Fprintf(&b, "key:       from %s; fetches at start-up %d, during this request %d\n", k.Source, k.StartupFetches, k.RequestFetches)
+		src := "from " + k.Source
+		if k.Source == "" {
+			src = "none found"
+		}
+		fmt.Fprintf(&b, "key:       %s; fetches at start-up %d, during this request %d\n", src, k.StartupFetches, k.RequestFetches)
 	}
 	if len(r.Times) > 0 {
 		b.WriteString("times:\n")

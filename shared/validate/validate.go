@@ -268,10 +268,17 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 		return nil, false, CheckIssuer, v.issuerRefused(tr, reg.iss)
 	}
 	key, err := v.keys.Lookup(ctx, reg.iss, p.KeyID, p.Alg.Name)
+	if err != nil && errors.Is(err, keys.ErrIssuerUnknown) {
+		return nil, false, CheckIssuer, v.issuerRefused(tr, reg.iss)
+	}
+	if tr.On() {
+		tr.Pass(CheckIssuer, strconv.Quote(reg.iss)+" is accepted")
+	}
 	if err != nil {
+		if tr.On() {
+			tr.Hint(err.Error())
+		}
 		switch {
-		case errors.Is(err, keys.ErrIssuerUnknown):
-			return nil, false, CheckIssuer, v.issuerRefused(tr, reg.iss)
 		case errors.Is(err, keys.ErrKeyMismatch): // also matches ErrKeyUnknown: first
 			return nil, false, CheckKey, &token.Error{Reason: decision.KeyMismatch, Msg: "the key named by the token's kid does not fit its algorithm"}
 		case errors.Is(err, keys.ErrKeyUnknown):
@@ -280,10 +287,7 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 			return nil, true, CheckKey, &token.Error{Reason: decision.KeysUnavailable, Msg: "no usable keys for the issuer", Err: err}
 		}
 	}
-	if tr.On() {
-		tr.Pass(CheckIssuer, strconv.Quote(reg.iss)+" is accepted")
-		v.traceKey(tr, reg.iss, key)
-	}
+	v.traceKey(tr, reg.iss, key)
 	if terr := p.Alg.Verify(key, p.SigningInput, p.Signature); terr != nil {
 		return nil, false, CheckSignature, terr
 	}
