@@ -284,3 +284,13 @@ func (v *Validator) issuerRefused(tr *Trace, iss string) *token.Error {
 	}
 	return &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
 }
+
+// allowedAlgorithms names the allowed algorithms for an explanation.
+func (v *Validator) allowedAlgorithms() string {
+	list := make([]string, 0, len(v.algByName))
+	for a := range v.algByName {
+		list = append(list, a)
+	}
+	sort.Strings(list)
+	return strings.Join(list, ",")
+}

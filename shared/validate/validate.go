@@ -229,6 +229,9 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 	}
 	p, terr := token.Parse(jws, v.maxBytes, v.allowed)
 	if terr != nil {
+		if tr.On() && terr.Reason == decision.AlgorithmNotAllowed {
+			tr.Hint("allowed: " + v.allowedAlgorithms())
+		}
 		return nil, false, CheckHeader, terr
 	}
 	if tr.On() {
@@ -251,6 +254,9 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 	}
 	if len(v.types) > 0 {
 		if !typeAllowed(p.Type, v.types) {
+			if tr.On() {
+				tr.Hint("token typ " + strconv.Quote(p.Type) + "; accepted: " + strings.Join(v.types, ", "))
+			}
 			return nil, false, CheckType, &token.Error{Reason: decision.TypeNotAllowed, Msg: "token typ is not accepted"}
 		}
 		if tr.On() {
