@@ -19,23 +19,10 @@ import (
 // method is a no-op on nil, so the hot path pays one pointer test per
 // check and allocates nothing.
 //
-// # Recording from a new check
-//
-// A check that can refuse a token reports into the trace with one call,
-// next to its return:
-//
-//	if terr := v.checkDPoP(p, r); terr != nil {
-//		tr.Fail(CheckDPoP, terr)
-//		return …, terr
-//	}
-//	tr.Pass(CheckDPoP, "proof bound to the key")  // constant text: free when tr is nil
-//
-// Build a detail that costs something (string concatenation, formatting)
-// only under `if tr.On() { … }`. Add the check's name as a Check constant
-// and to Checks at the place it runs, so explain lists it as "not reached"
-// when an earlier check refuses the token. Never put a token, a signature
-// or a secret in a detail; claim values are fine (they are not secret to
-// whoever holds the token).
+// How a new check reports into the trace is in the package comment
+// ("Explaining a decision"). Never put a token, a signature or a secret
+// in a detail; claim values are fine (they are not secret to whoever
+// holds the token).
 type Trace struct {
 	// Steps are the checks in the order they ran.
 	Steps []Step `json:"checks"`

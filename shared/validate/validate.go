@@ -4,6 +4,25 @@
 // that authorization requires. It remembers verified tokens in a bounded
 // cache so that a repeat token skips the signature check, but never the
 // time or authorization checks.
+//
+// # Explaining a decision
+//
+// DecideTraced runs the same checks as Decide and records each one, in
+// order, into a *Trace (check name, pass/fail/skip, reason code, detail):
+// `replay explain` prints it. Decide passes a nil *Trace, and every Trace
+// method is a no-op on nil, so production pays one pointer test per check
+// and no allocation. A new check reports with one call next to its return:
+//
+//	if terr := checkSomething(p); terr != nil {
+//		return …, CheckSomething, terr // verifyChecks records the failure
+//	}
+//	tr.Pass(CheckSomething, "what passed")    // constant text costs nothing
+//	if tr.On() { tr.Pass(CheckSomething, "kid "+kid) } // build text only when tracing
+//
+// In authorize (or anywhere a refusal is not returned through
+// verifyChecks) record the failure yourself with tr.Fail(check, terr).
+// Name the check with a Check constant and add it to Checks where it runs,
+// so explain lists it as "not reached" when an earlier check refuses.
 package validate
 
 import (
