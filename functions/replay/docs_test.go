@@ -13,29 +13,34 @@ import (
 	"github.com/jwtgate/jwtgate/shared/localrun/localruntest"
 )
 
-// docsWithExamples are the pages whose ```console examples run here.
-var docsWithExamples = []string{"docs/troubleshooting.md"}
-
-// TestDocsExamplesRun runs every command of every ```console block of the
-// pages above against freshly generated sample events (a dev issuer on a
-// free port stands in for 127.0.0.1:8917), and checks that each output
-// line the page shows appears in the real output, in order ("…" stands
-// for lines left out).
+// TestDocsExamplesRun runs every command of every ```console block of
+// README.md and docs/*.md against freshly generated sample events (a dev
+// issuer on a free port stands in for 127.0.0.1:8917), and checks that
+// each output line the page shows appears in the real output, in order
+// ("…" stands for lines left out).
 func TestDocsExamplesRun(t *testing.T) {
-	for _, page := range docsWithExamples {
-		text, err := os.ReadFile(filepath.Join(localruntest.Root(t), page))
+	root := localruntest.Root(t)
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, filepath.Join(root, "README.md"))
+	n := 0
+	for _, page := range pages {
+		text, err := os.ReadFile(page)
 		if err != nil {
 			t.Fatal(err)
 		}
 		blocks := consoleBlocks(string(text))
-		if len(blocks) == 0 {
-			t.Fatalf("%s has no console examples", page)
-		}
+		n += len(blocks)
 		for i, b := range blocks {
 			t.Run(fmt.Sprintf("%s#%d", filepath.Base(page), i+1), func(t *testing.T) {
 				runConsoleBlock(t, b)
 			})
 		}
+	}
+	if n < 3 {
+		t.Fatalf("found %d console examples; troubleshooting.md and configuration.md have 3", n)
 	}
 }
 
