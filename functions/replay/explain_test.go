@@ -361,3 +361,32 @@ func FuzzReadToken(f *testing.F) {
 		}
 	})
 }
+
+// TestExplainAgreesWithReplayOnEverySampleEvent: explain works on every
+// sample event out of the box and reaches the decision and status that
+// replay expects for it (events/expectations.json).
+func TestExplainAgreesWithReplayOnEverySampleEvent(t *testing.T) {
+	e := newExplainEnv(t)
+	expect, err := loadExpectations(filepath.Join(e.dir, ExpectFileName))
+	if err != nil || len(expect) == 0 {
+		t.Fatalf("expectations: %v (%d)", err, len(expect))
+	}
+	for name, want := range expect {
+		t.Run(name, func(t *testing.T) {
+			code, js, errOut := e.run("--env-file", filepath.Join(e.dir, EnvFileName), "--event", filepath.Join(e.dir, name), "--json")
+			var rep explain.Report
+			if err := json.Unmarshal([]byte(js), &rep); err != nil {
+				t.Fatalf("exit %d: %v\n%s", code, err, errOut)
+			}
+			if rep.Decision.Outcome != want.Outcome || rep.Decision.Reason != want.Reason {
+				t.Fatalf("explain decided %s/%s, replay expects %s/%s", rep.Decision.Outcome, rep.Decision.Reason, want.Outcome, want.Reason)
+			}
+			if len(rep.Answers) == 0 || rep.Answers[0].Status != want.Status {
+				t.Fatalf("the event's own platform answers %+v, replay expects status %d", rep.Answers, want.Status)
+			}
+			if (code == exitAllow) != (want.Outcome == "allow") {
+				t.Fatalf("exit %d for %s", code, want.Outcome)
+			}
+		})
+	}
+}
