@@ -224,7 +224,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			res = "FAIL"
 			detail = string(s.Reason) + ": " + detail
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Check, res, oneLine(detail))
+		if detail == "" {
+			fmt.Fprintf(tw, "%s\t%s\n", s.Check, res)
+		} else {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Check, res, oneLine(detail))
+		}
 	}
 	_ = tw.Flush()
 	b.WriteString("\n")
@@ -239,7 +243,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		b.WriteString("times:\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, t := range r.Times {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.Name, t.UTC, t.Relative)
+			if t.Relative == "" {
+				fmt.Fprintf(tw, "  %s\t%s\n", t.Name, t.UTC)
+			} else {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", t.Name, t.UTC, t.Relative)
+			}
 		}
 		_ = tw.Flush()
 	}

@@ -62,7 +62,7 @@ func TestReportListsChecksAfterTheRefusalAsNotReached(t *testing.T) {
 		t.Fatalf("adapter refusal: %+v", r.Checks[0])
 	}
 	var text, js bytes.Buffer
-	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "FAIL         event_malformed: the adapter refused") {
+	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "FAIL    event_malformed: the adapter refused") {
 		t.Fatalf("text: %v\n%s", err, text.String())
 	}
 	if err := r.WriteJSON(&js); err != nil || !json.Valid(js.Bytes()) {
