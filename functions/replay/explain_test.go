@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"go/ast"
@@ -388,5 +390,32 @@ func TestExplainAgreesWithReplayOnEverySampleEvent(t *testing.T) {
 				t.Fatalf("exit %d for %s", code, want.Outcome)
 			}
 		})
+	}
+}
+
+// TestExplainNeverShowsASecret: a token signed with a configured HMAC
+// secret is explained (key from "static key 1") without the secret or the
+// signature appearing in any form.
+func TestExplainNeverShowsASecret(t *testing.T) {
+	e := newExplainEnv(t)
+	secret := bytes.Repeat([]byte("k"), 32)
+	const iss = "https://internal.example"
+	env := e.write("hs.env", "JWTGATE_ISSUERS="+iss+"\nJWTGATE_AUDIENCES="+SampleAudience+"\nJWTGATE_HMAC_SECRETS=hs1:"+base64.StdEncoding.EncodeToString(secret)+"\n")
+	enc := base64.RawURLEncoding.EncodeToString
+	claims, _ := json.Marshal(e.claims(map[string]any{"iss": iss}))
+	input := enc([]byte(`{"alg":"HS256","kid":"hs1","typ":"JWT"}`)) + "." + enc(claims)
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(input))
+	sig := enc(mac.Sum(nil))
+	for _, args := range [][]string{{"--env-file", env, "--token", input + "." + sig}, {"--env-file", env, "--token", input + "." + sig, "--json"}} {
+		code, out, errOut := e.run(args...)
+		if code != exitAllow || !strings.Contains(out, "static key 1") {
+			t.Fatalf("exit %d, want allow with the key from static key 1\n%s\n%s", code, out, errOut)
+		}
+		for _, form := range []string{string(secret), base64.StdEncoding.EncodeToString(secret), enc(secret), sig} {
+			if strings.Contains(out, form) {
+				t.Fatalf("the output shows a secret or the signature (%q)", form)
+			}
+		}
 	}
 }
