@@ -88,9 +88,16 @@ func New(tr *validate.Trace, d decision.Decision) *Report {
 		tr = &validate.Trace{}
 	}
 	r.Checks = append(r.Checks, tr.Steps...)
-	if len(r.Checks) == 0 && d.Outcome != decision.Allow {
+	switch n := len(r.Checks); {
+	case d.Outcome == decision.Allow:
+	case n == 0:
 		r.Checks = append(r.Checks, validate.Step{Check: validate.CheckExtraction, Result: validate.Failed, Reason: d.Reason,
 			Detail: "the adapter refused the request before the core ran: " + d.Detail})
+	case r.Checks[n-1].Result != validate.Failed:
+		// A refusal from a check that records no step: say so rather
+		// than show a passing list under a refusal.
+		r.Checks = append(r.Checks, validate.Step{Check: UnrecordedCheck, Result: validate.Failed, Reason: d.Reason,
+			Detail: d.Detail + " (this check records no trace step)"})
 	}
 	if n := len(r.Checks); n > 0 && r.Checks[n-1].Result == validate.Failed {
 		r.FailedCheck = r.Checks[n-1].Check
@@ -191,6 +198,9 @@ func Span(sec int64) string {
 	}
 	return strconv.FormatInt(sec/(365*86400), 10) + " years"
 }
+
+// UnrecordedCheck names a refusal that no recorded check explains.
+const UnrecordedCheck = "unrecorded check"
 
 // Allowed reports whether the decision allowed the request.
 func (r *Report) Allowed() bool { return r.Decision.Outcome == decision.Allow.String() }

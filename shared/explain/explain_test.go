@@ -72,3 +72,12 @@ func TestReportListsChecksAfterTheRefusalAsNotReached(t *testing.T) {
 		t.Fatalf("an empty allow: %+v", r)
 	}
 }
+
+func TestARefusalNoStepExplainsIsShownAsSuch(t *testing.T) {
+	tr := &validate.Trace{}
+	tr.Pass(validate.CheckExtraction, "found")
+	r := New(tr, decision.Decision{Outcome: decision.Forbidden, Reason: decision.RouteDenied, Detail: "no"})
+	if r.FailedCheck != UnrecordedCheck || r.Checks[1].Reason != decision.RouteDenied {
+		t.Fatalf("failed %q, checks %+v", r.FailedCheck, r.Checks)
+	}
+}
