@@ -101,3 +101,28 @@ func write(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+// TestOwnConfigReadsTheEnvironment: --own-config takes JWTGATE_* from the
+// process environment, for config and for explain.
+func TestOwnConfigReadsTheEnvironment(t *testing.T) {
+	e := newExplainEnv(t)
+	env, err := parseEnvFile(filepath.Join(e.dir, EnvFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	t.Setenv("JWTGATE_CLOCK_SKEW", "42s")
+	var out, errOut bytes.Buffer
+	if code := cmdConfig(context.Background(), []string{"--own-config"}, &out, &errOut); code != exitOK {
+		t.Fatalf("config: exit %d: %s", code, errOut.String())
+	}
+	if row := rowOf(out.String(), "JWTGATE_CLOCK_SKEW"); !strings.Contains(row, "42s") || !strings.Contains(row, "environment") {
+		t.Fatalf("config --own-config: %q", row)
+	}
+	code, text, stderr := e.run("--own-config", "--token", e.mint(nil, nil))
+	if code != exitAllow || !strings.Contains(text, "(clock skew 42s)") {
+		t.Fatalf("explain --own-config: exit %d\n%s\n%s", code, text, stderr)
+	}
+}
