@@ -71,7 +71,7 @@ var Classes = []Class{
 	},
 	{
 		Name: "registered-header-parameter", Reasons: []decision.Reason{decision.TokenMalformed},
-		Ref:   "RFC 7515 §4.1 (kid, typ, cty, jku, x5u, x5t, x5t#S256 are strings; jwk an object; x5c an array of base64 DER certificates, §4.1.6) and RFC 7797 §6 (b64 must be listed in crit): jwx refuses or reinterprets such headers, golang-jwt ignores them",
+		Ref:   "RFC 7515 §4.1 (kid, typ, cty, jku, x5u, x5t, x5t#S256 are strings; x5c an array of base64 DER certificates, §4.1.6) RFC 7797 §6 (b64 must be listed in crit) and RFC 8725 §3.10 (an embedded jwk is never trusted; jwx refuses any it cannot import): jwx refuses or reinterprets such headers, golang-jwt ignores them",
 		Holds: func(a *Anatomy) bool { return a.HeaderTypeWrong },
 	},
 	{
@@ -442,11 +442,7 @@ func headerTypesWrong(h map[string]any) bool {
 			if _, ok := v.(string); !ok {
 				return true
 			}
-		case "jwk":
-			if _, ok := v.(map[string]any); !ok {
-				return true
-			}
-		case "b64":
+		case "jwk", "b64":
 			return true
 		case "x5c":
 			arr, ok := v.([]any)

@@ -10,7 +10,7 @@ import (
 
 // checkRegisteredHeader refuses registered Header Parameters (RFC 7515
 // §4.1) that jwtgate never uses but that a peer library would read
-// differently or refuse: b64 (RFC 7797: only meaningful under crit, which
+// differently or refuse: an embedded jwk, b64 (RFC 7797: only meaningful under crit, which
 // is refused, so a bare b64 is a malformed JWS that jwx would verify with
 // an unencoded payload), wrong JSON types, and an x5c that is not a chain
 // of base64 DER certificates. Keys are never taken from jwk or x5c; this
@@ -25,9 +25,10 @@ func checkRegisteredHeader(hdr jsonstrict.Object) *Error {
 				return fail(decision.TokenMalformed, "token header %s is not a string", m.Name)
 			}
 		case "jwk":
-			if m.Value.Kind() != jsonstrict.KindObject {
-				return fail(decision.TokenMalformed, "token header jwk is not an object")
-			}
+			// Never used, and jwx refuses any jwk it cannot import as a
+			// key: refusing it outright keeps jwtgate no laxer than jwx
+			// without a second JWK parser (RFC 8725 §3.10).
+			return fail(decision.TokenMalformed, "token header embeds a jwk (keys come only from configuration)")
 		case "x5c":
 			if !certificateChain(m.Value) {
 				return fail(decision.TokenMalformed, "token header x5c is not an array of base64 DER certificates")
