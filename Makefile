@@ -63,7 +63,7 @@ fuzz:
 	        if grep -q 'testdata/fuzz' $$log; then exit 1; fi; \
 	        echo "fuzz: $$t failed without a failing input; trying once more"; \
 	        $(GO) -C $$mod test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-	      fi; \
+	      else grep 'fuzz: elapsed' $$log | tail -1; fi; \
 	    done; \
 	  done; \
 	done
