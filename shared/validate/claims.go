@@ -42,6 +42,11 @@ func readRegistered(c jsonstrict.Object) (registered, *token.Error) {
 			return r, malformed("sub is not a string")
 		}
 	}
+	// jti is not used, but RFC 7519 §4.1.7 makes it a string and jwx
+	// refuses any other type: never accept what a peer refuses.
+	if v, present := c.Get("jti"); present && v.Kind() != jsonstrict.KindString {
+		return r, malformed("jti is not a string")
+	}
 	// tid, token_use and the client claim are read leniently: a value that
 	// is not a string reads as "", which no check accepts when the setting
 	// that needs it is on, and which nothing uses otherwise.

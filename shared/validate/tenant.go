@@ -1,6 +1,9 @@
 package validate
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/keys"
@@ -10,13 +13,13 @@ import (
 // checkIssuer matches the token's iss against the accepted issuers: exactly,
 // or against a {tenantid} template, whose tenant must then be the token's
 // tid and an accepted tenant.
-func (v *Validator) checkIssuer(reg *registered) *token.Error {
+func (v *Validator) checkIssuer(tr *Trace, reg *registered) *token.Error {
 	if v.issuers == nil {
 		return nil
 	}
 	entry, tenant, ok := config.MatchIssuer(v.issuers, reg.iss)
 	if !ok {
-		return &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
+		return v.issuerRefused(tr, reg.iss)
 	}
 	if !config.IsIssuerTemplate(entry) {
 		return nil
@@ -27,6 +30,9 @@ func (v *Validator) checkIssuer(reg *registered) *token.Error {
 	case reg.tid != tenant:
 		return &token.Error{Reason: decision.TenantMismatch, Msg: "token tid and iss name different tenants"}
 	case !v.anyTenant && !contains(v.tenants, reg.tid):
+		if tr.On() {
+			tr.Hint("tid " + strconv.Quote(reg.tid) + "; accepted: " + strings.Join(v.tenants, ", "))
+		}
 		return &token.Error{Reason: decision.TenantNotAllowed, Msg: "token tenant is not accepted"}
 	}
 	return nil
