@@ -129,6 +129,9 @@ func (b *builder) finish() (*Config, error) {
 	if !b.isSet("JWTGATE_HTTPAPI_RESPONSE") {
 		c.HTTPAPIResponse = d.HTTPAPIResponse
 	}
+	if !b.isSet("JWTGATE_RULE_COST_LIMIT") {
+		c.RuleCostLimit = d.RuleCostLimit
+	}
 	if !b.isSet(settingFailedStatus) {
 		c.FailedStatus = d.FailedStatus
 	}
@@ -195,6 +198,7 @@ func Default() *Config {
 		ClaimHeaders:      DefaultClaimHeaders(),
 		HTTPAPIResponse:   HTTPAPISimple,
 		FailedStatus:      DefaultFailedStatus,
+		RuleCostLimit:     DefaultRuleCostLimit,
 	}
 }
 

@@ -43,6 +43,10 @@ type Config struct {
 	RequiredClaims []ClaimRequirement // policy file / APIM required-claims
 	Routes         []RouteRule        // policy file
 
+	// Rules (CEL expressions, see package shared/rules).
+	Rule          string // JWTGATE_RULE / policy rule: every allowed request must satisfy it
+	RuleCostLimit int    // JWTGATE_RULE_COST_LIMIT: bound on one evaluation of one rule (1000000)
+
 	// Key cache.
 	HTTPTimeout     time.Duration // JWTGATE_HTTP_TIMEOUT (2s)
 	JWKSCooldown    time.Duration // JWTGATE_JWKS_COOLDOWN (30s)
@@ -114,6 +118,22 @@ type RouteRule struct {
 	Path   string             `json:"path" yaml:"path"`     // "/orders/{id}", "/admin/*"
 	Scopes []string           `json:"scopes,omitempty" yaml:"scopes,omitempty"`
 	Claims []ClaimRequirement `json:"claims,omitempty" yaml:"claims,omitempty"`
+	// When is a CEL rule the call must also satisfy (see package shared/rules).
+	When string `json:"when,omitempty" yaml:"when,omitempty"`
+}
+
+// HasRules reports whether any rule (top-level or a route's when) is
+// configured: only then is the CEL environment built.
+func (c *Config) HasRules() bool {
+	if c.Rule != "" {
+		return true
+	}
+	for _, r := range c.Routes {
+		if r.When != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Defaults used when a setting is absent.
@@ -129,6 +149,7 @@ const (
 	DefaultMaxTokenBytes    = 16 << 10
 	DefaultTokenCacheSize   = 10000
 	DefaultTokenCacheMaxTTL = 5 * time.Minute
+	DefaultRuleCostLimit    = 1_000_000
 )
 
 // DefaultAlgorithms are the asymmetric algorithms allowed by default.
