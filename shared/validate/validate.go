@@ -287,7 +287,11 @@ func (v *Validator) authorize(ver *verified, r *decision.Request, now time.Time)
 	} else {
 		d.CacheUntil = ver.expires
 	}
-	ambiguous := r.Path != "" && ambiguousPath(r.Path)
+	// The path matters to route rules and to a top-level rule that reads it.
+	ambiguous := false
+	if r.Path != "" && (len(v.routes) > 0 || (v.rule != nil && v.rule.Reads().Path)) {
+		ambiguous = ambiguousPath(r.Path)
+	}
 	path := normalizePath(r.Path)
 	// The rules' input is built at most once, and only when a rule runs.
 	var in *rules.Input
