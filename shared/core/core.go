@@ -116,6 +116,18 @@ func (c *Core) Decide(ctx context.Context, r *decision.Request) decision.Decisio
 	return c.validator.Decide(ctx, r)
 }
 
+// DecideTraced is Decide, recording every check into tr (see
+// validate.Trace); explain uses it, production never does.
+func (c *Core) DecideTraced(ctx context.Context, r *decision.Request, tr *validate.Trace) decision.Decision {
+	if c == nil || c.validator == nil {
+		return decision.Decision{Outcome: decision.Unavailable, Reason: decision.InternalError, Detail: "validator not initialised"}
+	}
+	return c.validator.DecideTraced(ctx, r, tr)
+}
+
+// KeySources lists the configured key sources and the issuers each serves.
+func (c *Core) KeySources() []keys.SourceInfo { return c.keys.Sources() }
+
 // Stats are counters adapters report as metrics.
 type Stats struct {
 	Keys             keys.Stats
@@ -147,8 +159,8 @@ func DecisionLevel(o decision.Outcome) slog.Level {
 // LogDecision writes the one structured line per decision: platform, shape,
 // outcome, reason, status, kid, iss, sub, latency and cache hit, at
 // DecisionLevel. It never logs the token. Extra attributes (e.g. an
-// invocation id) may be appended. Below the logger's level it costs no
-// attribute building.
+// invocation id) may be appended. Below the logger's level it builds none
+// of its own attributes (the caller's extra ones are already built).
 func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d decision.Decision, latency time.Duration, extra ...slog.Attr) {
 	level := DecisionLevel(d.Outcome)
 	if !l.Enabled(ctx, level) {

@@ -88,3 +88,22 @@ func tokenOnly(r *rules.Rule) bool {
 	rd := r.Reads()
 	return !rd.Request && !rd.Clock
 }
+
+// CheckRules names the CEL rules in a trace.
+const CheckRules = "rules"
+
+// traceRules records the rules' verdict: the rule that refused and why
+// (never a claim value), or that they passed.
+func traceRules(tr *Trace, applied failure, place, kind string) {
+	switch {
+	case applied.reason == decision.RuleDenied || applied.reason == decision.RuleError:
+		f := applied
+		f.detail = place + ": " + applied.detail
+		if kind != "" {
+			f.detail += " (" + kind + ")"
+		}
+		tr.failure(CheckRules, f)
+	case applied.ok():
+		tr.Pass(CheckRules, "every rule that applies holds")
+	}
+}

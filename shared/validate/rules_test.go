@@ -195,3 +195,15 @@ func TestRulesRefusedAtStartUp(t *testing.T) {
 		})
 	}
 }
+
+func TestTraceNamesTheRuleThatRefused(t *testing.T) {
+	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	clock := now
+	v := ruleValidator(t, &clock, `claims.tenant == "acme"`)
+	tr := &Trace{}
+	d := v.DecideTraced(context.Background(), ruleRequest(ruleToken(t, now, map[string]any{"tenant": "globex"}), "GET", "/"), tr)
+	last := tr.Last()
+	if d.Reason != decision.RuleDenied || last.Check != CheckRules || last.Reason != decision.RuleDenied || !strings.Contains(last.Detail, "JWTGATE_RULE") || strings.Contains(last.Detail, "globex") {
+		t.Fatalf("decision %s, last step %+v", d.Reason, last)
+	}
+}
