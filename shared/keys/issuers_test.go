@@ -144,6 +144,27 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 			},
 		},
 		{
+			name: "a static key without a kid serves its issuer's tokens whatever their kid, after discovery keys",
+			cfg: func(pa, _ *idp, aIss string) *config.Config {
+				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss, internal},
+					StaticKeys: []config.StaticKey{{Secret: secret, Issuers: []string{aIss, internal}}}}
+			},
+			lookups: func(aIss, _ string) []lookup {
+				return []lookup{{internal, "any-kid", "HS256", "hs"}, {internal, "", "HS256", "hs"}, {aIss, "a1", "ES256", "a"},
+					{aIss, "other-kid", "HS256", "hs"}, {internal, "any-kid", "ES256", ""}}
+			},
+		},
+		{
+			name: "two static keys without a kid: a token with an unknown kid is refused",
+			cfg: func(_, _ *idp, _ string) *config.Config {
+				return &config.Config{Issuers: []string{internal},
+					StaticKeys: []config.StaticKey{{Secret: secret, Issuers: []string{internal}}, {Secret: []byte(strings.Repeat("t", 32)), Issuers: []string{internal}}}}
+			},
+			lookups: func(string, string) []lookup {
+				return []lookup{{internal, "any-kid", "HS256", ""}}
+			},
+		},
+		{
 			name: "a seed stands in for its discovery source only",
 			cfg: func(pa, _ *idp, aIss string) *config.Config {
 				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss, internal},

@@ -445,7 +445,33 @@ func (s *Store) Lookup(ctx context.Context, iss, kid, alg string) (*Key, error) 
 	if kid == "" {
 		return nil, fmt.Errorf("%w: no key fits alg %q", ErrKeyUnknown, clip(alg, 16))
 	}
+	if k := kidless(list, alg); k != nil {
+		return k, nil
+	}
 	return nil, fmt.Errorf("%w: kid %q", ErrKeyUnknown, clip(kid, 64))
+}
+
+// kidless returns the one configured (static) key without a kid that fits
+// alg, or nil when there is none or more than one. Such a key verifies a
+// token whatever kid it names once no key carries that kid (an APIM <key>
+// without id does). It is asked only after the refetch for the unknown kid,
+// so a rotation at the IdP is still picked up.
+func kidless(list []served, alg string) *Key {
+	var found *Key
+	for _, sv := range list {
+		if sv.src.kind != kindStatic {
+			continue
+		}
+		for _, k := range sv.snap.keys {
+			if k.ID == "" && k.Fits(alg) && k != found {
+				if found != nil {
+					return nil
+				}
+				found = k
+			}
+		}
+	}
+	return found
 }
 
 // served pairs a source with the snapshot a lookup reads.
