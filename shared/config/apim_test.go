@@ -131,9 +131,13 @@ func TestLoadAPIMSettings(t *testing.T) {
 					!contains(c.Algorithms, "HS256")
 			}},
 		{"the policy's keys serve its issuers", apimWith(``, `<issuer-signing-keys><key>`+secret32+`</key></issuer-signing-keys><issuers><issuer>https://a/</issuer><issuer>https://b/</issuer></issuers>`),
-			func(c *Config) bool { return reflect.DeepEqual(c.StaticKeys[0].Issuers, []string{"https://a/", "https://b/"}) }},
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.StaticKeys[0].Issuers, []string{"https://a/", "https://b/"})
+			}},
 		{"the policy's keys serve its discovery issuers without <issuers>", apimWith(``, `<issuer-signing-keys><key>`+secret32+`</key></issuer-signing-keys><openid-config url="https://idp.example/.well-known/openid-configuration"/>`),
-			func(c *Config) bool { return reflect.DeepEqual(c.StaticKeys[0].Issuers, []string{"https://idp.example"}) }},
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.StaticKeys[0].Issuers, []string{"https://idp.example"})
+			}},
 		{"discovery keys serve the policy's other issuers", apimWith(``, `<issuers><issuer>https://idp.example/</issuer><issuer>https://sts.example/t/</issuer></issuers>`),
 			func(c *Config) bool {
 				return reflect.DeepEqual(c.OpenIDConfigIssuers, map[string][]string{"https://idp.example/.well-known/openid-configuration": {"https://sts.example/t/"}})
