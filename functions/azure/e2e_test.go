@@ -275,7 +275,14 @@ func (p *proc) invoked(t *testing.T, method, path, token string) reply {
 		}},
 		"Metadata": map[string]any{"sys": map[string]any{"MethodName": "authorize", "UtcNow": time.Now().UTC().Format(time.RFC3339)}},
 	})
-	req, _ := http.NewRequest(http.MethodPost, p.base+customhandler.InvocationPath, bytes.NewReader(payload))
+	return p.invoke(t, bytes.NewReader(payload))
+}
+
+// invoke posts an invocation payload as the host does and unwraps
+// Outputs.res (the host needs a 2xx answer).
+func (p *proc) invoke(t *testing.T, payload io.Reader) reply {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, p.base+customhandler.InvocationPath, payload)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(customhandler.InvocationIDHeader, "e2e-invocation")
 	resp, err := client.Do(req)

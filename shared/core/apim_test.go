@@ -2,79 +2,23 @@ package core
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"math/big"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwe"
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/jwtgate/jwtgate/shared/devissuer/apimfixture"
 )
 
-// apimKeys are the keys an APIM policy under test may list: an RSA key
-// given as n/e, an HMAC secret, an EC key given as a certificate body, and a
-// key no policy lists.
-type apimKeys struct {
-	ne, hs, cert, unlisted jwk.Key
-	n, e, secret, certB64  string
-	encSecret              []byte
-}
-
-func newAPIMKeys(t *testing.T) *apimKeys {
+func newAPIMKeys(t *testing.T) *apimfixture.Keys {
 	t.Helper()
-	var k apimKeys
-	var err error
-	rsaPriv, err := rsa.GenerateKey(rand.Reader, 2048)
+	k, err := apimfixture.NewKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k.ne, err = devissuer.ImportKey(rsaPriv, "RS256"); err != nil {
-		t.Fatal(err)
-	}
-	b64u := base64.RawURLEncoding
-	k.n, k.e = b64u.EncodeToString(rsaPriv.N.Bytes()), b64u.EncodeToString(big.NewInt(int64(rsaPriv.E)).Bytes())
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	if k.hs, err = devissuer.ImportKey(secret, "HS256"); err != nil {
-		t.Fatal(err)
-	}
-	k.secret = base64.StdEncoding.EncodeToString(secret)
-	ecPriv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "internal signer"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &ecPriv.PublicKey, ecPriv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Pasted over several lines, as a certificate body usually is.
-	body := base64.StdEncoding.EncodeToString(der)
-	for i := 64; i < len(body); i += 65 {
-		body = body[:i] + "\n" + body[i:]
-	}
-	k.certB64 = body
-	if k.cert, err = devissuer.ImportKey(ecPriv, "ES256"); err != nil {
-		t.Fatal(err)
-	}
-	if k.unlisted, err = devissuer.GenerateKeyFor("RS256"); err != nil {
-		t.Fatal(err)
-	}
-	k.encSecret = make([]byte, 32)
-	rand.Read(k.encSecret)
-	return &k
+	return k
 }
 
 // TestAPIMPolicyShapes: for each shape of validate-jwt policy that APIM
@@ -90,16 +34,16 @@ func TestAPIMPolicyShapes(t *testing.T) {
 	signers := map[string]func(claims map[string]any) (string, error){
 		"A":        func(c map[string]any) (string, error) { return a.Mint(c) },
 		"B":        func(c map[string]any) (string, error) { return b.Mint(c) },
-		"ne":       func(c map[string]any) (string, error) { return devissuer.Sign(k.ne, c, nil) },
-		"ne-id":    func(c map[string]any) (string, error) { return devissuer.Sign(k.ne, c, map[string]any{"kid": "ne-1"}) },
-		"hs":       func(c map[string]any) (string, error) { return devissuer.Sign(k.hs, c, nil) },
-		"hs-nokid": func(c map[string]any) (string, error) { return devissuer.Sign(k.hs, c, map[string]any{"kid": nil}) },
-		"cert":     func(c map[string]any) (string, error) { return devissuer.Sign(k.cert, c, nil) },
-		"unlisted": func(c map[string]any) (string, error) { return devissuer.Sign(k.unlisted, c, nil) },
+		"ne":       func(c map[string]any) (string, error) { return devissuer.Sign(k.NE, c, nil) },
+		"ne-id":    func(c map[string]any) (string, error) { return devissuer.Sign(k.NE, c, map[string]any{"kid": "ne-1"}) },
+		"hs":       func(c map[string]any) (string, error) { return devissuer.Sign(k.HS, c, nil) },
+		"hs-nokid": func(c map[string]any) (string, error) { return devissuer.Sign(k.HS, c, map[string]any{"kid": nil}) },
+		"cert":     func(c map[string]any) (string, error) { return devissuer.Sign(k.Cert, c, nil) },
+		"unlisted": func(c map[string]any) (string, error) { return devissuer.Sign(k.Unlisted, c, nil) },
 	}
 	issuers := map[string]string{"A": a.Issuer(), "B": b.Issuer(), "internal": internal, "v1": v1}
 	openid := func(i *devissuer.Issuer) string { return `<openid-config url="` + i.DiscoveryURL() + `"/>` }
-	keys := `<issuer-signing-keys><key n="` + k.n + `" e="` + k.e + `"/><key>` + k.secret + `</key><key>` + k.certB64 + `</key></issuer-signing-keys>`
+	keys := `<issuer-signing-keys><key n="` + k.N + `" e="` + k.E + `"/><key>` + k.Secret + `</key><key>` + k.CertBody + `</key></issuer-signing-keys>`
 	aud := `<audiences><audience>api://orders</audience></audiences>`
 	type use struct{ signer, iss string }
 	for _, tc := range []struct {
@@ -113,7 +57,7 @@ func TestAPIMPolicyShapes(t *testing.T) {
 		{"issuer-signing-keys: n/e, symmetric and certificate body, one issuer", keys + aud + `<issuers><issuer>` + internal + `</issuer></issuers>`,
 			[]use{{"ne", "internal"}, {"hs", "internal"}, {"hs-nokid", "internal"}, {"cert", "internal"}},
 			[]use{{"unlisted", "internal"}, {"A", "internal"}, {"hs", "v1"}}},
-		{"keys with ids match the token's kid", `<issuer-signing-keys><key id="ne-1" n="` + k.n + `" e="` + k.e + `"/></issuer-signing-keys>` + aud + `<issuers><issuer>` + internal + `</issuer></issuers>`,
+		{"keys with ids match the token's kid", `<issuer-signing-keys><key id="ne-1" n="` + k.N + `" e="` + k.E + `"/></issuer-signing-keys>` + aud + `<issuers><issuer>` + internal + `</issuer></issuers>`,
 			[]use{{"ne-id", "internal"}},
 			[]use{{"unlisted", "internal"}, {"ne", "internal"}}},
 		{"openid-config and issuer-signing-keys, the discovery issuer listed", openid(a) + keys + aud + `<issuers><issuer>` + a.Issuer() + `</issuer></issuers>`,
@@ -131,7 +75,7 @@ func TestAPIMPolicyShapes(t *testing.T) {
 		{"two openid-config elements: each discovery source serves its own issuer", openid(a) + openid(b) + aud,
 			[]use{{"A", "A"}, {"B", "B"}},
 			[]use{{"A", "B"}, {"B", "A"}, {"unlisted", "A"}}},
-		{"two openid-config elements and shared keys", openid(a) + openid(b) + `<issuer-signing-keys><key>` + k.secret + `</key></issuer-signing-keys>` + aud,
+		{"two openid-config elements and shared keys", openid(a) + openid(b) + `<issuer-signing-keys><key>` + k.Secret + `</key></issuer-signing-keys>` + aud,
 			[]use{{"A", "A"}, {"B", "B"}, {"hs", "A"}, {"hs", "B"}},
 			[]use{{"A", "B"}, {"B", "A"}, {"unlisted", "B"}}},
 	} {
@@ -175,7 +119,7 @@ func TestAPIMPolicyShapes(t *testing.T) {
 func TestAPIMFullPolicy(t *testing.T) {
 	a := startIssuer(t)
 	k := newAPIMKeys(t)
-	cfg, err := config.LoadAPIM(fullAPIMPolicy(t, a, k))
+	cfg, err := config.LoadAPIM([]byte(k.FullPolicy(a)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,19 +131,19 @@ func TestAPIMFullPolicy(t *testing.T) {
 		return map[string]any{"iss": a.Issuer(), "sub": "caller", "aud": "api://orders", "exp": time.Now().Add(time.Hour).Unix(), "groups": groups}
 	}
 	encrypt := func(jws string, key []byte) string {
-		enc, err := jwe.Encrypt([]byte(jws), jwe.WithKey(jwa.DIRECT(), key), jwe.WithContentEncryption(jwa.A256GCM()))
+		enc, err := apimfixture.Encrypt(jws, key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(enc)
+		return enc
 	}
 	other := make([]byte, 32)
 	rand.Read(other)
 	sign := map[string]func(map[string]any) (string, error){
 		"discovery": func(c map[string]any) (string, error) { return a.Mint(c) },
-		"n/e":       func(c map[string]any) (string, error) { return devissuer.Sign(k.ne, c, nil) },
-		"secret":    func(c map[string]any) (string, error) { return devissuer.Sign(k.hs, c, nil) },
-		"cert":      func(c map[string]any) (string, error) { return devissuer.Sign(k.cert, c, nil) },
+		"n/e":       func(c map[string]any) (string, error) { return devissuer.Sign(k.NE, c, nil) },
+		"secret":    func(c map[string]any) (string, error) { return devissuer.Sign(k.HS, c, nil) },
+		"cert":      func(c map[string]any) (string, error) { return devissuer.Sign(k.Cert, c, nil) },
 	}
 	for name, s := range sign {
 		ok, err := s(claims("finance"))
@@ -212,7 +156,7 @@ func TestAPIMFullPolicy(t *testing.T) {
 			want      decision.Outcome
 		}{
 			{"signed", ok, decision.Allow},
-			{"signed and encrypted", encrypt(ok, k.encSecret), decision.Allow},
+			{"signed and encrypted", encrypt(ok, k.Decryption), decision.Allow},
 			{"without the required claim value", noClaim, decision.Forbidden},
 			{"encrypted with another key", encrypt(ok, other), decision.Unauthenticated},
 		} {
@@ -221,21 +165,8 @@ func TestAPIMFullPolicy(t *testing.T) {
 			}
 		}
 	}
-	bad, _ := devissuer.Sign(k.unlisted, claims("finance"), nil)
-	if d := c.Decide(context.Background(), req(encrypt(bad, k.encSecret))); d.Outcome != decision.Unauthenticated {
+	bad, _ := devissuer.Sign(k.Unlisted, claims("finance"), nil)
+	if d := c.Decide(context.Background(), req(encrypt(bad, k.Decryption))); d.Outcome != decision.Unauthenticated {
 		t.Errorf("unlisted key: %s/%s; want a 401 refusal", d.Outcome, d.Reason)
 	}
-}
-
-// fullAPIMPolicy is testdata/apim-full-policy.xml for a loopback IdP and
-// the keys k.
-func fullAPIMPolicy(t *testing.T, idp *devissuer.Issuer, k *apimKeys) []byte {
-	t.Helper()
-	tmpl, err := os.ReadFile("testdata/apim-full-policy.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{"DISCOVERY": idp.DiscoveryURL(), "ISSUER": idp.Issuer(), "N": k.n, "E": k.e,
-		"SECRET": k.secret, "CERT": k.certB64, "DECRYPTION": base64.StdEncoding.EncodeToString(k.encSecret)}
-	return []byte(os.Expand(string(tmpl), func(name string) string { return vars[name] }))
 }

@@ -129,10 +129,11 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 
 // MaxRequestPartsBytes bounds what an invocation payload may hold about the
 // caller's request besides its body (URL, method, query, headers, route
-// parameters): room for a 1 MiB token and then some. Beyond it the answer
-// is a 401 token_too_large decision. The body itself has no bound: it is
-// read through and never kept.
-const MaxRequestPartsBytes = 4 << 20
+// parameters): room for a 1 MiB token (far beyond any token the core
+// accepts) and the other headers. Beyond it the answer is a 401
+// token_too_large decision. The body itself has no bound: it is read
+// through and never kept.
+const MaxRequestPartsBytes = 2 << 20
 
 // errRequestTooLarge reports request parts beyond MaxRequestPartsBytes.
 var errRequestTooLarge = errors.New("the request's URL, headers and query exceed " + strconv.Itoa(MaxRequestPartsBytes) + " bytes")
@@ -189,8 +190,8 @@ func readInvocation(r io.Reader, limit int) (*HTTPTriggerRequest, error) {
 				over = true
 				return nil
 			}
-			limit -= c.buf.Len()
-			if err := json.Unmarshal(c.buf.Bytes(), dst); err != nil {
+			limit -= c.n
+			if err := json.Unmarshal(c.bytes(), dst); err != nil {
 				return payloadError("Data.req." + key + ": " + shortJSONError(err))
 			}
 			return nil

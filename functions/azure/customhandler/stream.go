@@ -62,23 +62,41 @@ func (s *jsonStream) end() error {
 }
 
 // capture collects a value's bytes up to limit; over reports that the
-// value did not fit (the rest was read through, not kept).
+// value did not fit (the rest was read through, not kept). Bytes are kept
+// in fixed chunks, so a value that turns out too large costs at most limit
+// bytes, and one that fits is joined once.
 type capture struct {
-	buf   bytes.Buffer
-	limit int
-	over  bool
+	chunks [][]byte
+	n      int
+	limit  int
+	over   bool
 }
+
+const captureChunk = 32 << 10
 
 func (c *capture) add(b byte) {
 	if c == nil || c.over {
 		return
 	}
-	if c.buf.Len() >= c.limit {
-		c.over = true
-		c.buf = bytes.Buffer{} // release what was kept
+	if c.n >= c.limit {
+		c.over, c.chunks, c.n = true, nil, 0 // release what was kept
 		return
 	}
-	c.buf.WriteByte(b)
+	last := len(c.chunks) - 1
+	if last < 0 || len(c.chunks[last]) == cap(c.chunks[last]) {
+		c.chunks = append(c.chunks, make([]byte, 0, min(captureChunk, c.limit-c.n)))
+		last++
+	}
+	c.chunks[last] = append(c.chunks[last], b)
+	c.n++
+}
+
+// bytes returns the captured value.
+func (c *capture) bytes() []byte {
+	if len(c.chunks) == 1 {
+		return c.chunks[0]
+	}
+	return bytes.Join(c.chunks, nil)
 }
 
 // value reads one value, keeping its bytes in c (nil: skip it).
@@ -243,7 +261,7 @@ func (s *jsonStream) literalRest(rest string) error {
 // decodeKey returns a captured key without its quotes, escapes decoded; a
 // key too long to keep matches no field ("").
 func decodeKey(k *capture) string {
-	raw := k.buf.Bytes()
+	raw := k.bytes()
 	if k.over || len(raw) < 2 {
 		return ""
 	}
