@@ -98,24 +98,14 @@ func TestAPIMFullPolicyThroughTheHandler(t *testing.T) {
 	}
 }
 
-// repeatReader yields n bytes of b without holding them.
-type repeatReader struct {
-	b byte
-	n int
-}
-
-func (r *repeatReader) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, io.EOF
+// mebibytes streams n MiB of "x", holding one MiB.
+func mebibytes(n int) io.Reader {
+	mib := strings.Repeat("x", 1<<20)
+	rs := make([]io.Reader, n)
+	for i := range rs {
+		rs[i] = strings.NewReader(mib)
 	}
-	if len(p) > r.n {
-		p = p[:r.n]
-	}
-	for i := range p {
-		p[i] = r.b
-	}
-	r.n -= len(p)
-	return len(p), nil
+	return io.MultiReader(rs...)
 }
 
 // memory reads the handler's resident set and its peak (VmRSS, VmHWM) from
@@ -161,7 +151,7 @@ func TestInvocationWithLargeTokenAndBodyKeepsMemoryFlat(t *testing.T) {
 		"Headers": map[string][]string{"Authorization": {"Bearer " + good}, "Content-Type": {"application/octet-stream"}}, "Query": map[string]string{}})
 	payload := io.MultiReader(
 		strings.NewReader(`{"Data":{"req":`+strings.TrimSuffix(string(head), "}")+`,"Body":"`),
-		&repeatReader{b: 'x', n: bodySize},
+		mebibytes(bodySize>>20),
 		strings.NewReader(`"}},"Metadata":{"sys":{"MethodName":"authorize"}}}`))
 	if r := p.invoke(t, payload); r.status != 200 || r.body["allow"] != true {
 		t.Errorf("100 MB body: %d %v; want 200 allow", r.status, r.body)

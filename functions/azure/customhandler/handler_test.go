@@ -418,36 +418,19 @@ func TestMalformedInvocationPayloadsAre400(t *testing.T) {
 	}
 }
 
-// repeatReader yields n bytes of b without holding them.
-type repeatReader struct {
-	b byte
-	n int
-}
-
-func (r *repeatReader) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		return 0, io.EOF
-	}
-	if len(p) > r.n {
-		p = p[:r.n]
-	}
-	for i := range p {
-		p[i] = r.b
-	}
-	r.n -= len(p)
-	return len(p), nil
-}
-
 // TestInvocationBodyIsReadThroughNotKept: the caller's body inside an
 // invocation payload, whatever its size, is skipped as it streams by: the
 // decision is made on the headers and memory does not grow with the body.
 func TestInvocationBodyIsReadThroughNotKept(t *testing.T) {
 	const bodySize = 100 << 20
+	mib := strings.Repeat("a", 1<<20)
 	payload := func() io.Reader {
-		return io.MultiReader(
-			strings.NewReader(`{"Metadata":{"sys":{"MethodName":"authorize"},"Body":"x"},"Data":{"req":{"Url":"http://h/api/authorize/orders","Method":"POST","Body":"`),
-			&repeatReader{b: 'a', n: bodySize},
-			strings.NewReader(`","Headers":{"Authorization":["Bearer tok"]},"Identities":[{"a":[1,2,{"b":null}]}],"RawBody":{"nested":[true,false,-1.5e3]}},"other":"y"}}`))
+		rs := []io.Reader{strings.NewReader(`{"Metadata":{"sys":{"MethodName":"authorize"},"Body":"x"},"Data":{"req":{"Url":"http://h/api/authorize/orders","Method":"POST","Body":"`)}
+		for range bodySize >> 20 { // streamed, one MiB held
+			rs = append(rs, strings.NewReader(mib))
+		}
+		rs = append(rs, strings.NewReader(`","Headers":{"Authorization":["Bearer tok"]},"Identities":[{"a":[1,2,{"b":null}]}],"RawBody":{"nested":[true,false,-1.5e3]}},"other":"y"}}`))
+		return io.MultiReader(rs...)
 	}
 	f := &fakeDecider{d: allowDecision}
 	h, _ := newTestHandler(f, nil)
