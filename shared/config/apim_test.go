@@ -250,6 +250,15 @@ func TestFromEnvAPIMFile(t *testing.T) {
 	if c.ClockSkew != 5*time.Second || c.Issuers[0] != "https://tenant.auth0.com/" {
 		t.Errorf("env should override the APIM clock-skew and keep the rest: %+v", c)
 	}
+	// The policy's keys serve the issuers in force after the environment.
+	keyed := writeFile(t, "keyed.xml", apimWith(``, `<issuer-signing-keys><key>`+secret32+`</key></issuer-signing-keys><issuers><issuer>https://a/</issuer></issuers>`))
+	c, err = FromEnv(env(map[string]string{"JWTGATE_APIM_POLICY_FILE": keyed, "JWTGATE_ISSUERS": "https://b/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.StaticKeys[0].Issuers, []string{"https://b/"}) {
+		t.Errorf("APIM keys bound to %q; want the overriding JWTGATE_ISSUERS", c.StaticKeys[0].Issuers)
+	}
 	bad := writeFile(t, "bad.xml", apimWith(`clock-skew="x"`, ``))
 	_, err = FromEnv(env(map[string]string{"JWTGATE_APIM_POLICY_FILE": bad}))
 	if err == nil || !strings.Contains(err.Error(), "bad.xml: <validate-jwt clock-skew>") {

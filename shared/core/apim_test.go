@@ -3,6 +3,9 @@ package core
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
 	"testing"
 	"time"
 
@@ -10,6 +13,8 @@ import (
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
 	"github.com/jwtgate/jwtgate/shared/devissuer/apimfixture"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwe"
 )
 
 func newAPIMKeys(t *testing.T) *apimfixture.Keys {
@@ -168,5 +173,39 @@ func TestAPIMFullPolicy(t *testing.T) {
 	bad, _ := devissuer.Sign(k.Unlisted, claims("finance"), nil)
 	if d := c.Decide(context.Background(), req(encrypt(bad, k.Decryption))); d.Outcome != decision.Unauthenticated {
 		t.Errorf("unlisted key: %s/%s; want a 401 refusal", d.Outcome, d.Reason)
+	}
+}
+
+// TestAPIMRSADecryptionKey: a <decryption-keys><key> holding a base64
+// PKCS #8 RSA private key decrypts RSA-OAEP-256 tokens.
+func TestAPIMRSADecryptionKey(t *testing.T) {
+	a := startIssuer(t)
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadAPIM([]byte(`<validate-jwt><openid-config url="` + a.DiscoveryURL() + `"/><decryption-keys><key>` +
+		base64.StdEncoding.EncodeToString(der) + `</key></decryption-keys><audiences><audience>api://orders</audience></audiences></validate-jwt>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := a.Mint(map[string]any{"sub": "caller", "aud": "api://orders", "exp": time.Now().Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := jwe.Encrypt([]byte(jws), jwe.WithKey(jwa.RSA_OAEP_256(), &priv.PublicKey), jwe.WithContentEncryption(jwa.A256GCM()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Decide(context.Background(), req(string(enc))); d.Outcome != decision.Allow {
+		t.Fatalf("RSA-OAEP-256 token: %s/%s (%s)", d.Outcome, d.Reason, d.Detail)
 	}
 }
