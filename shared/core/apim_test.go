@@ -80,6 +80,9 @@ func TestAPIMPolicyShapes(t *testing.T) {
 		{"two openid-config elements: each discovery source serves its own issuer", openid(a) + openid(b) + aud,
 			[]use{{"A", "A"}, {"B", "B"}},
 			[]use{{"A", "B"}, {"B", "A"}, {"unlisted", "A"}}},
+		{"two openid-config elements, their issuers and a third one both serve", openid(a) + openid(b) + aud + `<issuers><issuer>` + a.Issuer() + `</issuer><issuer>` + b.Issuer() + `</issuer><issuer>` + v1 + `</issuer></issuers>`,
+			[]use{{"A", "A"}, {"B", "B"}, {"A", "v1"}, {"B", "v1"}},
+			[]use{{"A", "B"}, {"B", "A"}, {"unlisted", "v1"}}},
 		{"two openid-config elements and shared keys", openid(a) + openid(b) + `<issuer-signing-keys><key>` + k.Secret + `</key></issuer-signing-keys>` + aud,
 			[]use{{"A", "A"}, {"B", "B"}, {"hs", "A"}, {"hs", "B"}},
 			[]use{{"A", "B"}, {"B", "A"}, {"unlisted", "B"}}},
@@ -207,5 +210,48 @@ func TestAPIMRSADecryptionKey(t *testing.T) {
 	}
 	if d := c.Decide(context.Background(), req(string(enc))); d.Outcome != decision.Allow {
 		t.Fatalf("RSA-OAEP-256 token: %s/%s (%s)", d.Outcome, d.Reason, d.Detail)
+	}
+}
+
+// TestPolicyFileKeyBoundToADiscoveryIssuer: a policy file keys: entry whose
+// issuers name the discovery issuer serves it next to the discovery keys;
+// an unbound key never does.
+func TestPolicyFileKeyBoundToADiscoveryIssuer(t *testing.T) {
+	a := startIssuer(t)
+	k := newAPIMKeys(t)
+	claims := map[string]any{"iss": a.Issuer(), "sub": "caller", "aud": "api://orders", "exp": time.Now().Add(time.Hour).Unix()}
+	for _, tc := range []struct {
+		name, keys string
+		want       decision.Outcome
+	}{
+		{"bound by name", `[{secret: "` + k.Secret + `", issuers: ["` + a.Issuer() + `"]}]`, decision.Allow},
+		{"bound to another issuer", `[{secret: "` + k.Secret + `", issuers: ["https://internal.example"]}]`, decision.Unauthenticated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.LoadPolicy([]byte("openid_config: [\""+a.DiscoveryURL()+"\"]\nissuers: [\""+a.Issuer()+"\", https://internal.example]\naudiences: [api://orders]\nkeys: "+tc.keys+"\n"), "p.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := New(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, sign := range map[string]func() (string, error){
+				"secret":    func() (string, error) { return devissuer.Sign(k.HS, claims, nil) },
+				"discovery": func() (string, error) { return a.Mint(claims) },
+			} {
+				tok, err := sign()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tc.want
+				if name == "discovery" {
+					want = decision.Allow
+				}
+				if d := c.Decide(context.Background(), req(tok)); d.Outcome != want {
+					t.Errorf("%s key: %s/%s; want %s", name, d.Outcome, d.Reason, want)
+				}
+			}
+		})
 	}
 }
