@@ -156,7 +156,7 @@ func (c *Config) CheckKeyBindings() error {
 		}
 		switch {
 		case len(c.Issuers) > 0 && len(issuers) == 0:
-			fail(unbound[0].setting, "no issuer to serve for %s: every issuer in JWTGATE_ISSUERS is served by %s, and a discovery issuer is checked only against its discovery keys; add the issuer these keys sign for to JWTGATE_ISSUERS, or remove them", strings.Join(names, ", "), discovery)
+			fail(unbound[0].setting, "no issuer to serve for %s: every issuer in JWTGATE_ISSUERS is served by %s, and a discovery issuer is checked only against its discovery keys and the keys bound to it by name; add the issuer these keys sign for to JWTGATE_ISSUERS, bind them to the discovery issuer in a policy file (keys[].issuers), or remove them", strings.Join(names, ", "), discovery)
 		case (len(c.Issuers) == 0 || len(issuers) >= 2) && len(unbound)+bound >= 2:
 			which := "any issuer"
 			if len(c.Issuers) > 0 {
