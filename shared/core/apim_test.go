@@ -45,6 +45,12 @@ func TestAPIMPolicyShapes(t *testing.T) {
 		"hs-nokid": func(c map[string]any) (string, error) { return devissuer.Sign(k.HS, c, map[string]any{"kid": nil}) },
 		"cert":     func(c map[string]any) (string, error) { return devissuer.Sign(k.Cert, c, nil) },
 		"unlisted": func(c map[string]any) (string, error) { return devissuer.Sign(k.Unlisted, c, nil) },
+		// Without a kid, every key that fits the algorithm is tried, as APIM does.
+		"A-nokid":  func(c map[string]any) (string, error) { return a.Mint(c, devissuer.MintHeader("kid", nil)) },
+		"ne-nokid": func(c map[string]any) (string, error) { return devissuer.Sign(k.NE, c, map[string]any{"kid": nil}) },
+		"unlisted-nokid": func(c map[string]any) (string, error) {
+			return devissuer.Sign(k.Unlisted, c, map[string]any{"kid": nil})
+		},
 	}
 	issuers := map[string]string{"A": a.Issuer(), "B": b.Issuer(), "internal": internal, "v1": v1}
 	openid := func(i *devissuer.Issuer) string { return `<openid-config url="` + i.DiscoveryURL() + `"/>` }
@@ -66,8 +72,8 @@ func TestAPIMPolicyShapes(t *testing.T) {
 			[]use{{"ne-id", "internal"}},
 			[]use{{"unlisted", "internal"}, {"ne", "internal"}}},
 		{"openid-config and issuer-signing-keys, the discovery issuer listed", openid(a) + keys + aud + `<issuers><issuer>` + a.Issuer() + `</issuer></issuers>`,
-			[]use{{"A", "A"}, {"ne", "A"}, {"hs", "A"}, {"cert", "A"}},
-			[]use{{"unlisted", "A"}, {"ne", "internal"}}},
+			[]use{{"A", "A"}, {"ne", "A"}, {"hs", "A"}, {"cert", "A"}, {"A-nokid", "A"}, {"ne-nokid", "A"}},
+			[]use{{"unlisted", "A"}, {"ne", "internal"}, {"unlisted-nokid", "A"}}},
 		{"openid-config and issuer-signing-keys, no issuers listed", openid(a) + keys + aud,
 			[]use{{"A", "A"}, {"ne", "A"}, {"hs", "A"}, {"cert", "A"}},
 			[]use{{"unlisted", "A"}, {"hs", "internal"}}},

@@ -155,7 +155,7 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 			},
 		},
 		{
-			name: "two static keys without a kid: a token with an unknown kid is refused",
+			name: "two static keys without a kid: a token with an unknown kid gets no single key (the caller tries both)",
 			cfg: func(_, _ *idp, _ string) *config.Config {
 				return &config.Config{Issuers: []string{internal},
 					StaticKeys: []config.StaticKey{{Secret: secret, Issuers: []string{internal}}, {Secret: []byte(strings.Repeat("t", 32)), Issuers: []string{internal}}}}
@@ -332,5 +332,47 @@ func TestStartupLogsKeySourcesPerIssuer(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), string(secret)) {
 		t.Error("the start-up log holds a secret")
+	}
+}
+
+// TestSeveralFittingKeysAreOfferedToTry: when no kid singles out a key, a
+// bounded number of fitting keys is returned for the caller to try (APIM
+// tries every key of a policy); beyond the bound the token must name its key.
+func TestSeveralFittingKeysAreOfferedToTry(t *testing.T) {
+	const iss = "https://internal.example"
+	secrets := func(n int) []config.StaticKey {
+		var out []config.StaticKey
+		for i := range n {
+			out = append(out, config.StaticKey{Secret: []byte(strings.Repeat(string(rune('a'+i)), 32)), Issuers: []string{iss}})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		keys      int
+		kid       string
+		wantTries int // 0: a plain ErrKeyUnknown
+	}{
+		{"two keys, no kid", 2, "", 2},
+		{"two kid-less keys, an unknown kid", 2, "other", 2},
+		{"more keys than the bound", maxCandidates + 1, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestStore(t, &config.Config{Issuers: []string{iss}, StaticKeys: secrets(tc.keys)}, newClock())
+			_, err := s.Lookup(bg, iss, tc.kid, "HS256")
+			if !errors.Is(err, ErrKeyUnknown) {
+				t.Fatalf("error %v; want one matching ErrKeyUnknown", err)
+			}
+			var several *SeveralKeysError
+			if got := errors.As(err, &several); got != (tc.wantTries > 0) || (got && len(several.Keys) != tc.wantTries) {
+				t.Fatalf("error %v; want %d keys to try", err, tc.wantTries)
+			}
+			if several != nil {
+				last := several.Keys[len(several.Keys)-1]
+				if k := several.Find(func(k *Key) bool { return k == last }); k != last || !s.Holds(iss, k) {
+					t.Error("Find does not return the key that verifies, or the store does not hold it")
+				}
+			}
+		})
 	}
 }

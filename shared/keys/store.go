@@ -418,7 +418,7 @@ func (s *Store) Lookup(ctx context.Context, iss, kid, alg string) (*Key, error) 
 		if known {
 			return nil, fmt.Errorf("%w: key %q, alg %q", ErrKeyMismatch, clip(kid, 64), clip(alg, 16))
 		}
-		return nil, fmt.Errorf("%w: %d keys fit alg %q and the token names no kid", ErrKeyUnknown, n, clip(alg, 16))
+		return nil, several(fitting(list, alg, false), alg)
 	}
 
 	// Unknown kid: one refetch per source, shared, at most once per cooldown.
@@ -445,33 +445,73 @@ func (s *Store) Lookup(ctx context.Context, iss, kid, alg string) (*Key, error) 
 	if kid == "" {
 		return nil, fmt.Errorf("%w: no key fits alg %q", ErrKeyUnknown, clip(alg, 16))
 	}
-	if k := kidless(list, alg); k != nil {
-		return k, nil
+	// A configured key without a kid verifies a token whatever kid it names
+	// once no key carries that kid (an APIM <key> without id does). It is
+	// asked only after the refetch for the unknown kid, so a rotation at
+	// the IdP is still picked up.
+	switch ks := fitting(list, alg, true); len(ks) {
+	case 0:
+		return nil, fmt.Errorf("%w: kid %q", ErrKeyUnknown, clip(kid, 64))
+	case 1:
+		return ks[0], nil
+	default:
+		return nil, several(ks, alg)
 	}
-	return nil, fmt.Errorf("%w: kid %q", ErrKeyUnknown, clip(kid, 64))
 }
 
-// kidless returns the one configured (static) key without a kid that fits
-// alg, or nil when there is none or more than one. Such a key verifies a
-// token whatever kid it names once no key carries that kid (an APIM <key>
-// without id does). It is asked only after the refetch for the unknown kid,
-// so a rotation at the IdP is still picked up.
-func kidless(list []served, alg string) *Key {
-	var found *Key
+// maxCandidates bounds how many keys one token is tried against when no
+// kid singles out a key.
+const maxCandidates = 8
+
+// SeveralKeysError reports that no kid singles out one key and that these
+// keys of the issuer fit the token's algorithm: the caller may try each
+// (APIM tries every key of a policy). It matches ErrKeyUnknown.
+type SeveralKeysError struct {
+	Keys []*Key
+	alg  string
+}
+
+func (e *SeveralKeysError) Error() string {
+	return fmt.Sprintf("%v: %d keys fit alg %q and no kid singles one out", ErrKeyUnknown, len(e.Keys), clip(e.alg, 16))
+}
+
+// Is makes the error match ErrKeyUnknown.
+func (e *SeveralKeysError) Is(target error) bool { return target == ErrKeyUnknown }
+
+// Find returns the first of the keys for which verifies is true, or nil.
+func (e *SeveralKeysError) Find(verifies func(*Key) bool) *Key {
+	for _, k := range e.Keys {
+		if verifies(k) {
+			return k
+		}
+	}
+	return nil
+}
+
+// several returns a SeveralKeysError for ks, or, beyond maxCandidates, a
+// plain ErrKeyUnknown (the token must then name its key).
+func several(ks []*Key, alg string) error {
+	if len(ks) > maxCandidates {
+		return fmt.Errorf("%w: %d keys fit alg %q and the token names no kid", ErrKeyUnknown, len(ks), clip(alg, 16))
+	}
+	return &SeveralKeysError{Keys: ks, alg: alg}
+}
+
+// fitting returns the distinct keys of the snapshots that fit alg; with
+// kidless, only configured (static) keys without a kid.
+func fitting(list []served, alg string, kidless bool) []*Key {
+	var out []*Key
 	for _, sv := range list {
-		if sv.src.kind != kindStatic {
+		if kidless && sv.src.kind != kindStatic {
 			continue
 		}
 		for _, k := range sv.snap.keys {
-			if k.ID == "" && k.Fits(alg) && k != found {
-				if found != nil {
-					return nil
-				}
-				found = k
+			if (!kidless || k.ID == "") && k.Fits(alg) && !slices.Contains(out, k) {
+				out = append(out, k)
 			}
 		}
 	}
-	return found
+	return out
 }
 
 // served pairs a source with the snapshot a lookup reads.

@@ -215,6 +215,17 @@ func (v *Validator) verify(ctx context.Context, tok string, now time.Time) (*ver
 		return nil, false, &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
 	}
 	key, err := v.keys.Lookup(ctx, reg.iss, p.KeyID, p.Alg.Name)
+	sigOK := false
+	var several *keys.SeveralKeysError
+	if errors.As(err, &several) {
+		// No kid singles out a key: each of the issuer's fitting keys is
+		// tried, as APIM tries every key of a policy (a bounded few).
+		key = several.Find(func(k *keys.Key) bool { return p.Alg.Verify(k, p.SigningInput, p.Signature) == nil })
+		if key == nil {
+			return nil, false, &token.Error{Reason: decision.SignatureInvalid, Msg: "signature does not verify with any of the issuer's keys"}
+		}
+		err, sigOK = nil, true
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, keys.ErrIssuerUnknown):
@@ -227,8 +238,10 @@ func (v *Validator) verify(ctx context.Context, tok string, now time.Time) (*ver
 			return nil, true, &token.Error{Reason: decision.KeysUnavailable, Msg: "no usable keys for the issuer", Err: err}
 		}
 	}
-	if terr := p.Alg.Verify(key, p.SigningInput, p.Signature); terr != nil {
-		return nil, false, terr
+	if !sigOK {
+		if terr := p.Alg.Verify(key, p.SigningInput, p.Signature); terr != nil {
+			return nil, false, terr
+		}
 	}
 	if terr := audienceMatches(p.Claims, v.audiences, v.anyAud); terr != nil {
 		return nil, false, terr
