@@ -151,12 +151,8 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 	// discovery source's: serve skips those, CheckKeyBindings refuses them).
 	for i, raw := range cfg.OpenIDConfigURLs {
 		if extra := cfg.OpenIDConfigIssuers[raw]; len(extra) > 0 {
-			src := s.sources[i]
-			src.also = map[string]bool{}
-			for _, iss := range extra {
-				src.also[iss] = true
-			}
-			s.serve(src, extra, true, nil)
+			s.sources[i].also = uniq(extra)
+			s.serve(s.sources[i], extra, true, nil)
 		}
 	}
 	// Issuers that no discovery source serves: the ones a JWKS URL or static
@@ -853,11 +849,11 @@ const (
 // source is one configured origin of keys.
 type source struct {
 	kind    sourceKind
-	name    string          // for logs: the redacted URL or "static key N"
-	url     *url.URL        // discovery URL (discovery) or JWKS URL (jwks)
-	jwksURL *url.URL        // JWKS URL of a jwks source
-	want    string          // discovery: the issuer the URL stands for
-	also    map[string]bool // discovery: further issuers it serves (config.OpenIDConfigIssuers); read-only
+	name    string   // for logs: the redacted URL or "static key N"
+	url     *url.URL // discovery URL (discovery) or JWKS URL (jwks)
+	jwksURL *url.URL // JWKS URL of a jwks source
+	want    string   // discovery: the issuer the URL stands for
+	also    []string // discovery: further issuers it serves (config.OpenIDConfigIssuers)
 
 	snap        atomic.Pointer[snapshot] // current keys; replaced whole, never mutated
 	failing     atomic.Bool              // the last fetch failed
@@ -909,7 +905,7 @@ func newSnapshot(issuer string, jwksURI *url.URL, discAt time.Time, keys []*Key,
 // serve exactly the announced issuer and the issuers bound to them; the
 // others were matched by issuer when the store was built.
 func (sn *snapshot) serves(src *source, iss string) bool {
-	return src.kind != kindDiscovery || sn.issuer == iss || src.also[iss]
+	return src.kind != kindDiscovery || sn.issuer == iss || slices.Contains(src.also, iss)
 }
 
 // due reports that a refresh is due.
