@@ -118,6 +118,15 @@ func (s *jsonStream) value(c *capture) error {
 // stringRest reads a string after its opening quote.
 func (s *jsonStream) stringRest(c *capture) error {
 	for {
+		if c == nil { // skipping: pass over plain bytes a buffer at a time
+			if n := s.r.Buffered(); n > 0 {
+				buf, _ := s.r.Peek(n)
+				if k := plainRun(buf); k > 0 {
+					_, _ = s.r.Discard(k)
+					continue
+				}
+			}
+		}
 		b, err := s.r.ReadByte()
 		if err != nil {
 			return io.ErrUnexpectedEOF
@@ -273,6 +282,17 @@ func decodeKey(k *capture) string {
 		return ""
 	}
 	return key
+}
+
+// plainRun is the length of b's prefix without a quote, a backslash or a
+// control byte: string content that needs no look.
+func plainRun(b []byte) int {
+	for i, c := range b {
+		if c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return len(b)
 }
 
 func closer(open byte) byte {
