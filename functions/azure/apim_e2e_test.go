@@ -43,15 +43,20 @@ func TestAPIMFullPolicyThroughTheHandler(t *testing.T) {
 		var rec struct {
 			Msg     string                          `json:"msg"`
 			Issuer  string                          `json:"issuer"`
-			Sources []struct{ Source, Kind string } `json:"sources"`
+			Sources []struct {
+				Source, Kind string
+				Kids         []string
+			} `json:"sources"`
 		}
 		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "issuer keys" && rec.Issuer == idp.Issuer() {
 			for _, s := range rec.Sources {
-				sources = append(sources, s.Kind+" "+s.Source)
+				sources = append(sources, fmt.Sprintf("%s %s %d", s.Kind, s.Source, len(s.Kids)))
 			}
 		}
 	}
-	want := []string{"discovery " + idp.DiscoveryURL(), "static static key 1", "static static key 2", "static static key 3"}
+	// The discovery source's kid was fetched during the warm-up; the
+	// policy's keys have no id.
+	want := []string{"discovery " + idp.DiscoveryURL() + " 1", "static static key 1 1", "static static key 2 1", "static static key 3 1"}
 	if strings.Join(sources, "|") != strings.Join(want, "|") {
 		t.Errorf("start-up log: issuer %s served by %q; want %q", idp.Issuer(), sources, want)
 	}

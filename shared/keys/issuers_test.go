@@ -295,9 +295,9 @@ func TestNewStoreRefusesAmbiguousKeySources(t *testing.T) {
 	}
 }
 
-// TestStartupLogsKeySourcesPerIssuer: NewStore logs, per accepted issuer,
-// the key sources that serve it with the kids of static keys, and never key
-// material.
+// TestStartupLogsKeySourcesPerIssuer: LogIssuerKeys (called by the core
+// after the warm-up) logs, per accepted issuer, the key sources that serve
+// it with the kids they hold, and never key material.
 func TestStartupLogsKeySourcesPerIssuer(t *testing.T) {
 	secret := []byte(strings.Repeat("s", 32))
 	pa := newIDP(t, jwksJSON(t, newEC(t, "a1").jwk()))
@@ -305,7 +305,11 @@ func TestStartupLogsKeySourcesPerIssuer(t *testing.T) {
 	const internal = "https://internal.example"
 	cfg := &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss, internal},
 		StaticKeys: []config.StaticKey{{Secret: secret, KID: "hs", Issuers: []string{aIss, internal}}, {Secret: secret, Issuers: []string{internal}}}}
-	_, logs := newTestStore(t, cfg, newClock())
+	s, logs := newTestStore(t, cfg, newClock())
+	if err := s.Warm(bg); err != nil {
+		t.Fatal(err)
+	}
+	s.LogIssuerKeys()
 	var lines []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var m map[string]any
@@ -322,7 +326,7 @@ func TestStartupLogsKeySourcesPerIssuer(t *testing.T) {
 		got[m["issuer"].(string)] = string(b)
 	}
 	want := map[string]string{
-		aIss:     `[{"kind":"discovery","source":"` + pa.discoveryURL() + `"},{"kids":["hs"],"kind":"static","source":"static key 1"}]`,
+		aIss:     `[{"kids":["a1"],"kind":"discovery","source":"` + pa.discoveryURL() + `"},{"kids":["hs"],"kind":"static","source":"static key 1"}]`,
 		internal: `[{"kids":["hs"],"kind":"static","source":"static key 1"},{"kids":["(no kid)"],"kind":"static","source":"static key 2"}]`,
 	}
 	for iss, w := range want {

@@ -68,6 +68,7 @@ type Store struct {
 	// issuer (by issuer without trailing slash): they serve the issuer
 	// its discovery document announces.
 	discBound map[string][]*source
+	accepted  []string // JWTGATE_ISSUERS, for the start-up log
 
 	c  counters
 	bg sync.WaitGroup // running fetches (tests wait on it)
@@ -221,7 +222,7 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 	if len(s.sources) == 0 {
 		return nil, errors.New("keys: no key source configured (set JWTGATE_OPENID_CONFIG, JWTGATE_JWKS_URL or static keys)")
 	}
-	s.logBindings(cfg)
+	s.accepted = uniq(cfg.Issuers)
 	return s, nil
 }
 
@@ -920,20 +921,20 @@ func (sn *snapshot) fresh(now time.Time, maxStale time.Duration) bool {
 }
 
 // sourceInfo describes a key source in the start-up log: its name, its kind
-// and, for static keys, their kids (never key material). Fetched sources log
-// their kids when they are fetched ("keys added").
+// and the kids of the keys it holds so far (never key material).
 type sourceInfo struct {
 	Source string   `json:"source"`
 	Kind   string   `json:"kind"`
 	Kids   []string `json:"kids,omitempty"`
 }
 
-// logBindings logs, per accepted issuer, which key sources serve it, so the
-// effect of a configuration (an imported APIM policy in particular) is
-// visible at start-up. Without JWTGATE_ISSUERS the issuers are the ones the
+// LogIssuerKeys logs, per accepted issuer, which key sources serve it and
+// the kids they hold so far, so the effect of a configuration (an imported
+// APIM policy in particular) is visible at start-up: adapters call it once,
+// after Warm. Without JWTGATE_ISSUERS the issuers are the ones the
 // discovery URLs stand for, and "*" stands for any other issuer.
-func (s *Store) logBindings(cfg *config.Config) {
-	issuers := uniq(cfg.Issuers)
+func (s *Store) LogIssuerKeys() {
+	issuers := s.accepted
 	if len(issuers) == 0 {
 		for _, src := range s.sources {
 			if src.kind == kindDiscovery && !slices.Contains(issuers, src.want) {
@@ -945,8 +946,8 @@ func (s *Store) logBindings(cfg *config.Config) {
 		var out []sourceInfo
 		for _, src := range list {
 			info := sourceInfo{Source: src.name, Kind: [...]string{"static", "jwks", "discovery"}[src.kind]}
-			if src.kind == kindStatic {
-				for _, k := range src.snap.Load().keys {
+			if snap := src.snap.Load(); snap != nil {
+				for _, k := range snap.keys {
 					kid := k.ID
 					if kid == "" {
 						kid = "(no kid)"
@@ -975,7 +976,7 @@ func (s *Store) logBindings(cfg *config.Config) {
 		}
 		s.log.Info("issuer keys", "issuer", clip(iss, 200), "sources", describe(all))
 	}
-	if len(cfg.Issuers) == 0 && len(s.anyIss) > 0 {
+	if len(s.accepted) == 0 && len(s.anyIss) > 0 {
 		s.log.Info("issuer keys", "issuer", "*", "sources", describe(s.anyIss))
 	}
 }
