@@ -41,8 +41,8 @@ func TestAPIMFullPolicyThroughTheHandler(t *testing.T) {
 	var sources []string
 	for _, line := range strings.Split(p.logs(), "\n") {
 		var rec struct {
-			Msg     string                          `json:"msg"`
-			Issuer  string                          `json:"issuer"`
+			Msg     string `json:"msg"`
+			Issuer  string `json:"issuer"`
 			Sources []struct {
 				Source, Kind string
 				Kids         []string
