@@ -637,6 +637,19 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	}
 }
 
+// apimEnv is the app settings for an APIM policy file holding a
+// <validate-jwt> with an audience, an issuer and body.
+func apimEnv(t *testing.T, body string) map[string]string {
+	t.Helper()
+	policy := filepath.Join(t.TempDir(), "policy.xml")
+	xml := `<policies><inbound><validate-jwt header-name="Authorization"><audiences><audience>` + audience +
+		`</audience></audiences><issuers><issuer>https://issuer.example/</issuer></issuers>` + body + `</validate-jwt></inbound></policies>`
+	if err := os.WriteFile(policy, []byte(xml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"JWTGATE_APIM_POLICY_FILE": policy}
+}
+
 func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {
 	iss := startIssuer(t)
 	cases := []struct {
@@ -649,6 +662,10 @@ func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {
 		{"bad port", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience}, "http", "FUNCTIONS_CUSTOMHANDLER_PORT"},
 		{"bad log level", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_LOG_LEVEL": "loud"}, "", "JWTGATE_LOG_LEVEL"},
 		{"bad forwarded headers mode", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_FORWARDED_HEADERS": "envoy"}, "", "JWTGATE_FORWARDED_HEADERS"},
+		{"APIM key by certificate-id", apimEnv(t, `<issuer-signing-keys><key certificate-id="signer"/></issuer-signing-keys>`), "",
+			`policy.xml: <validate-jwt/issuer-signing-keys/key>: certificate-id "signer" names a certificate stored in API Management`},
+		{"APIM policy expression", apimEnv(t, `<required-claims><claim name="aud"><value>@(context.Api.Name)</value></claim></required-claims>`), "",
+			"policy.xml: the text of <validate-jwt/required-claims/claim/value> is a policy expression"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
