@@ -90,6 +90,8 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error)
 		return nil, err
 	}
 	c := &Core{cfg: cfg, keys: store, validator: v}
+	// Which key sources serve which issuer, with the kids fetched so far.
+	defer store.LogIssuerKeys()
 	// JWTGATE_WARMUP_TIMEOUT=0 skips the prefetch: keys are then fetched by
 	// the first request (config.Default and FromEnv start from 1s).
 	if cfg.WarmupTimeout <= 0 {
@@ -177,6 +179,12 @@ func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d 
 		slog.String("sub", d.Principal),
 		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
 		slog.Bool("cache_hit", d.CacheHit),
+	}
+	if d.RulePlace != "" {
+		attrs = append(attrs, slog.String("rule", d.RulePlace))
+		if d.RuleFailure != "" {
+			attrs = append(attrs, slog.String("rule_failure", d.RuleFailure))
+		}
 	}
 	attrs = append(attrs, extra...)
 	l.LogAttrs(ctx, level, "decision", attrs...)

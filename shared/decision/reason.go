@@ -37,6 +37,8 @@ const (
 	ScopeMissing     Reason = "scope_missing"
 	ClaimMissing     Reason = "claim_missing"
 	RouteDenied      Reason = "route_denied"
+	RuleDenied       Reason = "rule_denied"        // a CEL rule gave false
+	RuleError        Reason = "rule_error"         // a CEL rule failed at run time (fail closed)
 	ClientNotAllowed Reason = "client_not_allowed" // 401 with an APIM <validate-azure-ad-token> import, as APIM answers
 
 	// unavailable (503)
