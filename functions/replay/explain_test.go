@@ -208,6 +208,8 @@ func TestExplainNamesTheFailingCheckForEveryReasonCode(t *testing.T) {
 		{"key_issuer_mismatch", []string{"--env-file", keyOfTenantA, "--token", e.mint(map[string]any{"iss": e.issuer() + "/" + tenantB + "/v2.0", "tid": tenantB}, nil)}, "key issuer"},
 		{"token_use_invalid", tok(e.mint(map[string]any{"token_use": "id"}, nil), "JWTGATE_TOKEN_USE=access"), "token use"},
 		{"client_not_allowed", tok(e.mint(map[string]any{"azp": "another-app"}, nil), "JWTGATE_CLIENT_IDS=web-app"), "client"},
+		{"rule_denied", tok(e.mint(nil, nil), "JWTGATE_RULE=claims.sub == claims.iss"), "rules"},
+		{"rule_error", tok(e.mint(nil, nil), "JWTGATE_RULE=claims.nosuch == 1"), "rules"},
 		{"ok", ev("apigw-rest-request-valid.json"), ""},
 		{"token_missing", ev("apigw-rest-request-no-token.json"), "extraction"},
 		{"token_malformed", ev("azure-proxy-malformed-token.http"), "header"},

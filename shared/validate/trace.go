@@ -107,7 +107,7 @@ var Checks = []string{
 	CheckExtraction, CheckSize, CheckDecryption, CheckHeader, CheckClaims,
 	CheckType, CheckIssuer, CheckKey, CheckSignature, CheckKeyIssuer,
 	CheckTokenUse, CheckAudience, CheckTimes, CheckClient, CheckRoutes,
-	CheckScopes, CheckRequiredClaims,
+	CheckScopes, CheckRequiredClaims, CheckRules,
 }
 
 // On reports whether the trace records (false for nil).
