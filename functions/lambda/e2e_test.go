@@ -190,7 +190,7 @@ func TestBootstrapConfigErrorFailsInit(t *testing.T) {
 	if status == http.StatusOK || strings.Contains(string(body), "policyDocument") || strings.Contains(string(body), "isAuthorized") {
 		t.Fatalf("answer %d %s", status, body)
 	}
-	if logs := fn.output(); !strings.Contains(logs, "JWTGATE_AUDIENCES") || !strings.Contains(logs, "configuration error") {
+	if logs := fn.waitOutput("JWTGATE_AUDIENCES", "configuration error"); !strings.Contains(logs, "JWTGATE_AUDIENCES") || !strings.Contains(logs, "configuration error") {
 		t.Fatalf("function output does not name the setting:\n%s", logs)
 	}
 }
@@ -284,6 +284,31 @@ func (f *function) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.buf.Write(p)
+}
+
+// waitOutput returns the output once it holds every one of want, or what
+// there is after 10 s (the emulator may answer before the bootstrap's
+// last line reaches us on a loaded machine).
+func (f *function) waitOutput(want ...string) string {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		out := f.output()
+		all := true
+		for _, w := range want {
+			all = all && strings.Contains(out, w)
+		}
+		if all {
+			return out
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return f.output()
+		}
+	}
 }
 
 func (f *function) output() string {
@@ -445,7 +470,7 @@ func TestBootstrapBadLogLevelFailsInit(t *testing.T) {
 	if status == http.StatusOK || strings.Contains(string(body), "policyDocument") {
 		t.Fatalf("answer %d %s", status, body)
 	}
-	if logs := fn.output(); !strings.Contains(logs, "JWTGATE_LOG_LEVEL") {
+	if logs := fn.waitOutput("JWTGATE_LOG_LEVEL"); !strings.Contains(logs, "JWTGATE_LOG_LEVEL") {
 		t.Fatalf("function output does not name the setting:\n%s", logs)
 	}
 }
