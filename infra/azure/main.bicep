@@ -91,6 +91,9 @@ param jwtgateTokenQuery string = ''
 @description('JWTGATE_TOKEN_COOKIE: cookie carrying the token.')
 param jwtgateTokenCookie string = ''
 
+@description('JWTGATE_TOKEN_SUBPROTOCOL: Sec-WebSocket-Protocol marker (e.g. jwtgate.bearer): the protocol after it is the token (WebSocket clients that cannot set headers).')
+param jwtgateTokenSubprotocol string = ''
+
 @description('JWTGATE_REQUIRED_SCOPES: space-separated scopes that must all be present (scope string, or scp string/array).')
 param jwtgateRequiredScopes string = ''
 
@@ -175,6 +178,7 @@ var jwtgateSettings = [
   { name: 'JWTGATE_TOKEN_SCHEME', value: jwtgateTokenScheme }
   { name: 'JWTGATE_TOKEN_QUERY', value: jwtgateTokenQuery }
   { name: 'JWTGATE_TOKEN_COOKIE', value: jwtgateTokenCookie }
+  { name: 'JWTGATE_TOKEN_SUBPROTOCOL', value: jwtgateTokenSubprotocol }
   { name: 'JWTGATE_REQUIRED_SCOPES', value: jwtgateRequiredScopes }
   { name: 'JWTGATE_REQUIRED_CLAIMS', value: jwtgateRequiredClaims }
   { name: 'JWTGATE_HTTP_TIMEOUT', value: jwtgateHttpTimeout }

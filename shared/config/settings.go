@@ -25,6 +25,7 @@ var Settings = []Setting{
 	{"JWTGATE_TOKEN_SCHEME", "Bearer", `scheme before the token in the header ("-" or "none": the header holds the bare token)`},
 	{"JWTGATE_TOKEN_QUERY", "", "query parameter carrying the token"},
 	{"JWTGATE_TOKEN_COOKIE", "", "cookie carrying the token"},
+	{"JWTGATE_TOKEN_SUBPROTOCOL", "", "Sec-WebSocket-Protocol marker (e.g. jwtgate.bearer): the protocol after it is the token (WebSocket clients that cannot set headers)"},
 	{"JWTGATE_REQUIRED_SCOPES", "", "space-separated scopes that must all be present (scope string, or scp string/array)"},
 	{"JWTGATE_REQUIRED_CLAIMS", "", "space-separated required claims: name[=v1,v2][;match=all|any][;separator=X]"},
 	{"JWTGATE_HTTP_TIMEOUT", "2s", "bound on one key fetch (discovery plus JWKS together; up to 1m)"},

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -143,6 +144,16 @@ func TestExtraction(t *testing.T) {
 		{"cookie from payload 2.0 list", func(c *config.Config) { c.CookieName = "at" }, &decision.Request{Cookies: []string{"theme=dark", "at=" + tok}}, decision.ReasonOK},
 		{"cookie header", func(c *config.Config) { c.CookieName = "at" }, &decision.Request{Header: http.Header{"Cookie": {"a=b; at=" + tok}}}, decision.ReasonOK},
 		{"header wins over query", func(c *config.Config) { c.QueryParam = "access_token" }, &decision.Request{Header: http.Header{"Authorization": {"Bearer x.y"}}, Query: url.Values{"access_token": {tok}}}, decision.TokenMalformed},
+		{"websocket subprotocol after the marker", subprotocol, ws("jwtgate.bearer, " + tok), decision.ReasonOK},
+		{"websocket subprotocol among others", subprotocol, ws("graphql-ws, jwtgate.bearer," + tok), decision.ReasonOK},
+		{"websocket subprotocol in two header lines", subprotocol, &decision.Request{Header: http.Header{"Sec-Websocket-Protocol": {"jwtgate.bearer", tok}}}, decision.ReasonOK},
+		{"websocket subprotocol marker without token", subprotocol, ws("graphql-ws, jwtgate.bearer"), decision.TokenMalformed},
+		{"websocket subprotocol marker twice", subprotocol, ws("jwtgate.bearer, " + tok + ", jwtgate.bearer, " + tok), decision.TokenMalformed},
+		{"websocket subprotocol without marker", subprotocol, ws("graphql-ws, " + tok), decision.TokenMissing},
+		{"websocket subprotocol not read unless configured", nil, ws("jwtgate.bearer, " + tok), decision.TokenMissing},
+		{"websocket subprotocol marker is case-sensitive", subprotocol, ws("JWTGATE.BEARER, " + tok), decision.TokenMissing},
+		{"query wins over subprotocol", func(c *config.Config) { subprotocol(c); c.QueryParam = "access_token" },
+			&decision.Request{Query: url.Values{"access_token": {"x.y"}}, Header: http.Header{"Sec-Websocket-Protocol": {"jwtgate.bearer, " + tok}}}, decision.TokenMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -154,6 +165,46 @@ func TestExtraction(t *testing.T) {
 			d := v.Decide(context.Background(), c.req)
 			if d.Reason != c.reason {
 				t.Fatalf("reason %s (%s), want %s", d.Reason, d.Detail, c.reason)
+			}
+		})
+	}
+}
+
+func subprotocol(c *config.Config) { c.Subprotocol = "jwtgate.bearer" }
+
+func ws(protocols string) *decision.Request {
+	return &decision.Request{Header: http.Header{"Sec-Websocket-Protocol": {protocols}}}
+}
+
+func TestDeniedFields(t *testing.T) {
+	now := t0
+	rules := []config.FieldRule{
+		{Scopes: []string{"admin"}, Fields: []string{"Mutation.deleteOrder", "Order.cost"}},
+		{Claims: []config.ClaimRequirement{{Name: "department", Values: []string{"finance"}}}, Fields: []string{"Order.cost", "Order.margin"}},
+		{Scopes: []string{"read:orders"}, Fields: []string{"Query.orders"}},
+	}
+	cases := []struct {
+		name   string
+		rules  []config.FieldRule
+		claims map[string]any
+		want   []string
+	}{
+		{"no rules, no denied fields", nil, nil, nil},
+		{"fields of every failed rule, sorted without repeats", rules, nil, []string{"Mutation.deleteOrder", "Order.cost", "Order.margin"}},
+		{"a met claim rule denies nothing", rules, map[string]any{"department": "finance"}, []string{"Mutation.deleteOrder", "Order.cost"}},
+		{"every rule met", rules, map[string]any{"department": "finance", "scope": "read:orders admin"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := baseConfig()
+			cfg.DeniedFields = c.rules
+			v := newValidator(t, cfg, newFakeKeys(t), &now)
+			d := v.Decide(context.Background(), bearer(rs(t, "rsa1", claims(now, c.claims))))
+			if d.Outcome != decision.Allow {
+				t.Fatalf("outcome %s (%s)", d.Outcome, d.Detail)
+			}
+			if !slices.Equal(d.DeniedFields, c.want) {
+				t.Fatalf("denied fields %v, want %v", d.DeniedFields, c.want)
 			}
 		})
 	}
