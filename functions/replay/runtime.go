@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
+	"github.com/jwtgate/jwtgate/functions/lambda/authorizer"
 	"github.com/jwtgate/jwtgate/shared/localrun"
 )
 
@@ -27,6 +28,7 @@ type throughRuntime struct {
 	tmp       string
 	client    *http.Client
 	rieURL    string
+	rieAddr   string
 	azureURL  string
 	procs     []*process
 	lambdaLog *process
@@ -117,6 +119,7 @@ func newThroughRuntime(ctx context.Context, env map[string]string, f replayFlags
 	}
 	t.procs = append(t.procs, t.lambdaLog)
 	t.rieURL = "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
+	t.rieAddr = rieAddr
 
 	_, port, _ := net.SplitHostPort(azureAddr)
 	hCmd := exec.Command(handler)
@@ -170,7 +173,22 @@ func (t *throughRuntime) waitReady(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("the Azure handler's liveness check answered %d", resp.StatusCode)
 	}
-	return nil
+	// The emulator may listen later than the handler on a loaded machine.
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(wctx, "tcp", t.rieAddr)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("the Lambda RIE did not listen within 30s: %w", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Close stops the processes (interrupt, then kill after 5s) and removes
@@ -273,6 +291,11 @@ func (t *throughRuntime) Run(ctx context.Context, ev eventFile) outcome {
 		o.Reason = d.Reason
 		if o.Outcome == "" || o.Outcome == "-" {
 			o.Outcome = d.Outcome
+		}
+		if ev.Kind == KindLambda && d.Shape == authorizer.ShapeAppSync && o.Status == http.StatusForbidden {
+			// AppSync answers every isAuthorized:false alike (401
+			// UnauthorizedException); only the log tells why.
+			o.Status, o.Outcome = http.StatusUnauthorized, d.Outcome
 		}
 	}
 	return o

@@ -51,7 +51,7 @@ func parseAppSync(raw []byte, headerName, scheme string) (parsed, error) {
 		return parsed{}, malformed("AppSync event: operationName is not a GraphQL name")
 	}
 	h := http.Header{}
-	if v := strings.TrimSpace(ev.AuthorizationToken); v != "" {
+	if v := ev.AuthorizationToken; v != "" {
 		h.Set(headerName, withScheme(v, scheme))
 	}
 	return parsed{
@@ -70,7 +70,7 @@ func withScheme(v, scheme string) string {
 		}
 		return v
 	}
-	if strings.ContainsRune(v, ' ') {
+	if len(v) > len(scheme) && strings.EqualFold(v[:len(scheme)+1], scheme+" ") {
 		return v
 	}
 	return scheme + " " + v

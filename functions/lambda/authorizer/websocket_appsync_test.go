@@ -160,6 +160,8 @@ func TestAppSyncRequest(t *testing.T) {
 		{"bare token gets the scheme", "a.b.c", "GetOrder", nil, "Bearer a.b.c", "/GetOrder"},
 		{"token with the scheme as sent", "Bearer a.b.c", "GetOrder", nil, "Bearer a.b.c", "/GetOrder"},
 		{"lower-case scheme as sent", "bearer a.b.c", "", nil, "bearer a.b.c", "/"},
+		{"another scheme is not taken for the token", "Basic dXNlcg==", "Q", nil, "Bearer Basic dXNlcg==", "/Q"},
+		{"spaces are left for the core to refuse", " a.b.c\t", "Q", nil, "Bearer  a.b.c\t", "/Q"},
 		{"no scheme configured drops Bearer", "Bearer a.b.c", "Q", &config.Config{HeaderName: "Authorization"}, "a.b.c", "/Q"},
 		{"no scheme configured keeps a bare token", "a.b.c", "Q", &config.Config{HeaderName: "Authorization"}, "a.b.c", "/Q"},
 		{"configured header name", "a.b.c", "Q", &config.Config{HeaderName: "X-Token", Scheme: "JWT"}, "JWT a.b.c", "/Q"},
@@ -184,7 +186,7 @@ func TestAppSyncRequest(t *testing.T) {
 		})
 	}
 	f := &fakeDecider{d: unauthDecision}
-	New(f, nil, quietLogger()).Evaluate(context.Background(), appSyncEvent(t, "  ", "Q"))
+	New(f, nil, quietLogger()).Evaluate(context.Background(), appSyncEvent(t, "", "Q"))
 	if len(f.last.Header) != 0 {
 		t.Fatalf("empty token reached the core as %v", f.last.Header)
 	}
