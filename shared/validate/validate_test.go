@@ -469,3 +469,38 @@ func FuzzDecide(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubprotocolToken: any Sec-WebSocket-Protocol value, with the valid
+// token somewhere in it. An allow needs the marker exactly once, followed
+// by the token as the next protocol.
+func FuzzSubprotocolToken(f *testing.F) {
+	testKeys(f)
+	now := t0
+	valid := rs(&testing.T{}, "rsa1", claims(now, nil))
+	f.Add("jwtgate.bearer, ", "")
+	f.Add("graphql-ws,jwtgate.bearer,", ",x")
+	f.Add("jwtgate.bearer", ", jwtgate.bearer")
+	f.Fuzz(func(t *testing.T, before, after string) {
+		cfg := baseConfig()
+		subprotocol(cfg)
+		v, err := New(cfg, newFakeKeys(t), WithClock(func() time.Time { return now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := v.Decide(context.Background(), ws(before+valid+after))
+		if d.Reason == "" {
+			t.Fatal("decision without reason")
+		}
+		if d.Outcome != decision.Allow {
+			return
+		}
+		var protocols []string
+		for p := range strings.SplitSeq(before+valid+after, ",") {
+			protocols = append(protocols, strings.TrimSpace(p))
+		}
+		i := slices.Index(protocols, "jwtgate.bearer")
+		if i < 0 || i+1 >= len(protocols) || strings.TrimRight(protocols[i+1], " ") != valid || slices.Index(protocols[i+1:], "jwtgate.bearer") >= 0 {
+			t.Fatalf("allowed %q", before+"TOKEN"+after)
+		}
+	})
+}

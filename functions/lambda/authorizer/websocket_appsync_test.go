@@ -411,3 +411,65 @@ func TestWebSocketAndAppSyncThroughTheCore(t *testing.T) {
 		t.Fatalf("denied %v ttl %v: an answer that depends on the operation must not be cached", r.DeniedFields, deref(r.TTLOverride))
 	}
 }
+
+// FuzzWebSocketAndAppSyncEvents builds both new shapes from arbitrary
+// field values (route key, event type, ARN, API id, stage, operation name,
+// token): no panic; a WebSocket answer is only ever about a $connect ARN
+// without wildcards and reaches the core only for a $connect event; an
+// AppSync operation reaches the core only as a GraphQL name; nothing is
+// allowed unless the decider allowed it, and an AppSync refusal is never
+// cached.
+func FuzzWebSocketAndAppSyncEvents(f *testing.F) {
+	f.Add("$connect", "CONNECT", connectARN, "ws1234", "prod", "GetOrder", "a.b.c", true)
+	f.Add("$default", "MESSAGE", strings.Replace(connectARN, "$connect", "$default", 1), "ws1234", "prod", "Get Order", "", false)
+	f.Add("$connect", "CONNECT", strings.Replace(connectARN, "/prod/", "/*/", 1), "ws1234", "*", "a/../b", "Bearer x", true)
+	f.Add("$connect", "CONNECT", connectARN+"/x", "", "", "_1", "bearer  a", true)
+	f.Fuzz(func(t *testing.T, routeKey, eventType, arn, apiID, stage, operation, token string, allow bool) {
+		d := forbiddenDecision()
+		if allow {
+			d = allowDecision()
+			d.CacheUntil = time.Now().Add(time.Hour)
+		}
+		ws := wsEvent(t, func(m map[string]any) {
+			m["methodArn"] = arn
+			c := rc(m)
+			c["routeKey"], c["eventType"], c["apiId"], c["stage"] = routeKey, eventType, apiID, stage
+			m["headers"] = map[string]any{"Authorization": token}
+			delete(m, "multiValueHeaders")
+		})
+		fd := &fakeDecider{d: d}
+		res := New(fd, nil, quietLogger()).Evaluate(context.Background(), ws)
+		if fd.calls > 0 && (routeKey != "$connect" || eventType != "CONNECT" || !strings.HasSuffix(arn, "/$connect") || fd.last.Path != "/$connect" || fd.last.Method != "CONNECT") {
+			t.Fatalf("the core judged %s %s for routeKey %q eventType %q arn %q", fd.last.Method, fd.last.Path, routeKey, eventType, arn)
+		}
+		if res.Status == 200 && (!allow || fd.calls == 0) {
+			t.Fatalf("WebSocket allowed: allow=%v calls=%d", allow, fd.calls)
+		}
+		if r, ok := res.Response.(events.APIGatewayCustomAuthorizerResponse); ok {
+			for _, s := range r.PolicyDocument.Statement {
+				for _, rs := range s.Resource {
+					if rs != arn || strings.ContainsAny(rs, "*?") {
+						t.Fatalf("policy resource %q for the event's ARN %q", rs, arn)
+					}
+				}
+			}
+		}
+
+		fd = &fakeDecider{d: d}
+		res = New(fd, nil, quietLogger()).Evaluate(context.Background(), appSyncEvent(t, token, operation))
+		if fd.calls > 0 && fd.last.Path != "/"+operation {
+			t.Fatalf("operation %q judged as path %q", operation, fd.last.Path)
+		}
+		if fd.calls > 0 && operation != "" && !graphQLName(operation) {
+			t.Fatalf("operation %q reached the core", operation)
+		}
+		if r, ok := res.Response.(events.AppSyncLambdaAuthorizerResponse); ok {
+			if r.IsAuthorized && (!allow || fd.calls == 0) {
+				t.Fatalf("AppSync allowed: allow=%v calls=%d", allow, fd.calls)
+			}
+			if !r.IsAuthorized && (r.TTLOverride == nil || *r.TTLOverride != 0) {
+				t.Fatalf("a refusal may be cached: %+v", r)
+			}
+		}
+	})
+}
