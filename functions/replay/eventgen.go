@@ -135,10 +135,7 @@ func restRequestEvent(token string) ([]byte, error) {
 	if token != "" {
 		headers["Authorization"] = bearer(token)
 	}
-	multi := map[string]any{}
-	for k, v := range headers {
-		multi[k] = []any{v}
-	}
+	multi := multiValued(headers)
 	ev := map[string]any{
 		"type":                            "REQUEST",
 		"methodArn":                       "arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/test/GET/orders/42",
@@ -271,21 +268,13 @@ func webSocketEvent(headers, query map[string]any) ([]byte, error) {
 	for k, v := range headers {
 		h[k] = v
 	}
-	multi := map[string]any{}
-	for k, v := range h {
-		multi[k] = []any{v}
-	}
-	mq := map[string]any{}
-	for k, v := range query {
-		mq[k] = []any{v}
-	}
 	ev := map[string]any{
 		"type":                            "REQUEST",
 		"methodArn":                       "arn:aws:execute-api:us-east-1:123456789012:wsapi1234/production/$connect",
 		"headers":                         h,
-		"multiValueHeaders":               multi,
+		"multiValueHeaders":               multiValued(h),
 		"queryStringParameters":           query,
-		"multiValueQueryStringParameters": mq,
+		"multiValueQueryStringParameters": multiValued(query),
 		"stageVariables":                  map[string]any{},
 		"requestContext": map[string]any{
 			"routeKey":          "$connect",
@@ -304,6 +293,16 @@ func webSocketEvent(headers, query map[string]any) ([]byte, error) {
 		},
 	}
 	return encodeJSON(ev)
+}
+
+// multiValued is the multiValueHeaders / multiValueQueryStringParameters
+// form of single values.
+func multiValued(single map[string]any) map[string]any {
+	multi := map[string]any{}
+	for k, v := range single {
+		multi[k] = []any{v}
+	}
+	return multi
 }
 
 // webSocketQueryEvent carries the token in the query string

@@ -283,17 +283,24 @@ func TestValidateRoutes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := base()
 			c.Routes = tt.routes
-			err := c.Validate()
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error %v, want %q", err, tt.wantErr)
-			}
+			wantValidateError(t, c, tt.wantErr)
 		})
+	}
+}
+
+// wantValidateError checks c.Validate: no error when want is "", else an
+// error containing want.
+func wantValidateError(t *testing.T, c *Config, want string) {
+	t.Helper()
+	err := c.Validate()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("unexpected error %v", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
 	}
 }
 
@@ -318,16 +325,7 @@ func TestValidateDeniedFields(t *testing.T) {
 			c.OpenIDConfigURLs = []string{testDiscovery}
 			c.Audiences = []string{"api"}
 			c.DeniedFields = tt.rules
-			err := c.Validate()
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error %v, want %q", err, tt.wantErr)
-			}
+			wantValidateError(t, c, tt.wantErr)
 		})
 	}
 }

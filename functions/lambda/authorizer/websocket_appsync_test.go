@@ -2,7 +2,6 @@ package authorizer
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -326,32 +325,11 @@ func TestAWSSampleAppSyncEvent(t *testing.T) {
 // AppSync operation, denied fields, and the WebSocket token sources.
 func wsAppSyncCore(t *testing.T) (*core.Core, []byte) {
 	t.Helper()
-	secret := []byte("0123456789abcdef0123456789abcdef")
-	pol := filepath.Join(t.TempDir(), "policy.yaml")
-	doc := "routes:\n" +
-		"  - method: CONNECT\n    path: /$connect\n    scopes: [chat]\n" +
-		"  - method: \"*\"\n    path: /DeleteOrder\n    scopes: [admin]\n" +
-		"denied_fields:\n  - scopes: [finance]\n    fields: [Order.cost]\n"
-	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{
-		"JWTGATE_HMAC_SECRETS":      base64.StdEncoding.EncodeToString(secret),
-		"JWTGATE_ISSUERS":           "https://issuer.example/",
-		"JWTGATE_AUDIENCES":         "https://api.example.com",
-		"JWTGATE_TOKEN_QUERY":       "access_token",
-		"JWTGATE_TOKEN_SUBPROTOCOL": "jwtgate.bearer",
-		"JWTGATE_POLICY_FILE":       pol,
-	}
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	c, err := core.New(context.Background(), cfg, core.WithLogger(quietLogger()))
-	if err != nil {
-		t.Fatalf("core: %v", err)
-	}
-	return c, secret
+	return hmacCore(t, "routes:\n"+
+		"  - method: CONNECT\n    path: /$connect\n    scopes: [chat]\n"+
+		"  - method: \"*\"\n    path: /DeleteOrder\n    scopes: [admin]\n"+
+		"denied_fields:\n  - scopes: [finance]\n    fields: [Order.cost]\n",
+		map[string]string{"JWTGATE_TOKEN_QUERY": "access_token", "JWTGATE_TOKEN_SUBPROTOCOL": "jwtgate.bearer"})
 }
 
 func TestWebSocketAndAppSyncThroughTheCore(t *testing.T) {
