@@ -114,7 +114,7 @@ func answer(p parsed, d decision.Decision, cfg *config.Config, now func() time.T
 		}
 	}
 	if p.shape == ShapeAppSync {
-		resp, status := appSyncAnswer(d, now())
+		resp, status := appSyncAnswer(d, now(), appSyncMaxTTL(cfg))
 		return resp, status, nil
 	}
 
@@ -152,6 +152,16 @@ func answer(p parsed, d decision.Decision, cfg *config.Config, now func() time.T
 		}
 	}
 	return r, status, nil
+}
+
+// appSyncMaxTTL is the longest an AppSync answer may be cached:
+// JWTGATE_TOKEN_CACHE_TTL (default 5 minutes, AppSync's own default; 0,
+// allowed with JWTGATE_TOKEN_CACHE_SIZE=0, means not at all).
+func appSyncMaxTTL(cfg *config.Config) time.Duration {
+	if cfg == nil {
+		return config.DefaultTokenCacheMaxTTL
+	}
+	return cfg.TokenCacheMaxTTL
 }
 
 func httpAPIMode(cfg *config.Config) string {

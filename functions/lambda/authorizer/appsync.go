@@ -90,14 +90,14 @@ func graphQLName(s string) bool {
 // isAuthorized false (the reason is in the log line) and is never cached.
 // An allow carries the forwarded claims as flat strings, the configured
 // denied fields, and a ttlOverride that ends no later than the token's
-// exp; 0 (do not cache) when the decision depends on the operation (route
+// exp (nor after maxTTL); 0 (do not cache) when the decision depends on the operation (route
 // rules the token does not all satisfy), since AppSync caches per token.
-func appSyncAnswer(d decision.Decision, now time.Time) (events.AppSyncLambdaAuthorizerResponse, int) {
+func appSyncAnswer(d decision.Decision, now time.Time, maxTTL time.Duration) (events.AppSyncLambdaAuthorizerResponse, int) {
 	zero := 0
 	if !d.Allowed() {
 		return events.AppSyncLambdaAuthorizerResponse{IsAuthorized: false, TTLOverride: &zero}, 401
 	}
-	ttl := appSyncTTL(d, now)
+	ttl := appSyncTTL(d, now, maxTTL)
 	return events.AppSyncLambdaAuthorizerResponse{
 		IsAuthorized:    true,
 		ResolverContext: resolverContext(d),
@@ -106,11 +106,14 @@ func appSyncAnswer(d decision.Decision, now time.Time) (events.AppSyncLambdaAuth
 	}, 200
 }
 
-func appSyncTTL(d decision.Decision, now time.Time) int {
+// appSyncTTL is the seconds AppSync may cache an allow: until the token's
+// exp, at most maxTTL (JWTGATE_TOKEN_CACHE_TTL, the longest time a
+// verified token is reused) and AppSync's own maximum.
+func appSyncTTL(d decision.Decision, now time.Time, maxTTL time.Duration) int {
 	if d.CacheUntil.IsZero() || (d.RoutesConfigured && !(len(d.DeniedRoutes) == 0 && d.DefaultsSatisfied)) {
 		return 0
 	}
-	left := d.CacheUntil.Sub(now)
+	left := min(d.CacheUntil.Sub(now), maxTTL)
 	if left <= 0 {
 		return 0
 	}

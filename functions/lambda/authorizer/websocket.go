@@ -19,10 +19,13 @@ const (
 
 // isWebSocket tells a WebSocket API $connect REQUEST event from a REST
 // REQUEST event: its requestContext carries routeKey or eventType, or its
-// methodArn names the $connect route.
+// methodArn's method segment is $connect (a REST ARN has an HTTP method
+// there, even for a resource named "/$connect").
 func isWebSocket(p probe) bool {
-	if p.MethodArn != nil && strings.HasSuffix(*p.MethodArn, "/"+connectRoute) {
-		return true
+	if p.MethodArn != nil {
+		if a, err := parseARN(*p.MethodArn); err == nil && a.method == connectRoute {
+			return true
+		}
 	}
 	c, ok := p.context()
 	return ok && (c.RouteKey != nil || c.EventType != nil)

@@ -82,6 +82,15 @@ func TestWebSocketConnectRequest(t *testing.T) {
 	}
 }
 
+func TestARESTResourceNamedConnectIsNotAWebSocketEvent(t *testing.T) {
+	f := &fakeDecider{d: allowDecision()}
+	res := New(f, nil, quietLogger()).Evaluate(context.Background(),
+		restRequestEvent(stagePref+"GET/$connect", map[string]string{"Authorization": testToken}, nil))
+	if res.Shape != ShapeRESTRequest || res.Status != 200 || f.last.Path != "/$connect" || f.last.Method != "GET" {
+		t.Fatalf("shape %q status %d call %s %s", res.Shape, res.Status, f.last.Method, f.last.Path)
+	}
+}
+
 func TestWebSocketAnswerIsAPolicyForTheConnectARN(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -210,8 +219,8 @@ func TestAppSyncAnswer(t *testing.T) {
 		err        error
 		denied     []string
 	}{
-		{"allow is cached until exp", allow(nil), true, 600, 200, nil, nil},
-		{"ttl is at most an hour", allow(func(d *decision.Decision) { d.CacheUntil = now.Add(5 * time.Hour) }), true, 3600, 200, nil, nil},
+		{"allow is cached until exp", allow(func(d *decision.Decision) { d.CacheUntil = now.Add(4 * time.Minute) }), true, 240, 200, nil, nil},
+		{"ttl is at most JWTGATE_TOKEN_CACHE_TTL", allow(nil), true, 300, 200, nil, nil},
 		{"ttl rounds down, never past exp", allow(func(d *decision.Decision) { d.CacheUntil = now.Add(1999 * time.Millisecond) }), true, 1, 200, nil, nil},
 		{"within the skew after exp: not cached", allow(func(d *decision.Decision) { d.CacheUntil = now.Add(-time.Second) }), true, 0, 200, nil, nil},
 		{"no cache time: not cached", allow(func(d *decision.Decision) { d.CacheUntil = time.Time{} }), true, 0, 200, nil, nil},
@@ -220,8 +229,8 @@ func TestAppSyncAnswer(t *testing.T) {
 		}), true, 0, 200, nil, nil},
 		{"allow for every operation is cached", allow(func(d *decision.Decision) {
 			d.RoutesConfigured, d.DefaultsSatisfied, d.Routes = true, true, []decision.RouteGrant{grant("*", "/DeleteOrder")}
-		}), true, 600, 200, nil, nil},
-		{"denied fields are passed on", allow(func(d *decision.Decision) { d.DeniedFields = []string{"Mutation.deleteOrder", "Order.cost"} }), true, 600, 200, nil,
+		}), true, 300, 200, nil, nil},
+		{"denied fields are passed on", allow(func(d *decision.Decision) { d.DeniedFields = []string{"Mutation.deleteOrder", "Order.cost"} }), true, 300, 200, nil,
 			[]string{"Mutation.deleteOrder", "Order.cost"}},
 		{"forbidden is isAuthorized false, not cached", forbiddenDecision(), false, 0, 401, nil, nil},
 		{"unauthenticated is isAuthorized false", unauthDecision, false, 0, 401, nil, nil},
@@ -263,6 +272,23 @@ func TestAppSyncAnswer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAppSyncTTLFollowsTheTokenCacheTTL(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	d := allowDecision()
+	d.CacheUntil = now.Add(5 * time.Hour)
+	for _, tc := range []struct {
+		ttl  time.Duration
+		want int
+	}{{2 * time.Minute, 120}, {3 * time.Hour, 3600}, {0, 0}} {
+		a := New(&fakeDecider{d: d}, &config.Config{HeaderName: "Authorization", Scheme: "Bearer", TokenCacheMaxTTL: tc.ttl}, quietLogger(),
+			WithClock(func() time.Time { return now }))
+		r := a.Evaluate(context.Background(), appSyncEvent(t, "a.b.c", "Q")).Response.(events.AppSyncLambdaAuthorizerResponse)
+		if r.TTLOverride == nil || *r.TTLOverride != tc.want {
+			t.Fatalf("JWTGATE_TOKEN_CACHE_TTL %v: ttlOverride %v, want %d", tc.ttl, deref(r.TTLOverride), tc.want)
+		}
 	}
 }
 
