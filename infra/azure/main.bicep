@@ -157,7 +157,7 @@ param jwtgateWarmupTimeout string = ''
 @description('JWTGATE_TOKEN_CACHE_SIZE: verified tokens kept in memory (0 disables the cache). Empty: 10000.')
 param jwtgateTokenCacheSize string = ''
 
-@description('JWTGATE_TOKEN_CACHE_TTL: longest time a verified token is cached (never past its exp). Empty: 5m.')
+@description('JWTGATE_TOKEN_CACHE_TTL: longest time a verified token is cached, also the most an AppSync answer may be cached (never past its exp). Empty: 5m.')
 param jwtgateTokenCacheTtl string = ''
 
 @description('JWTGATE_FORWARD_CLAIMS: comma-separated extra claims put in the authorizer context / identity headers.')

@@ -34,7 +34,7 @@ var Settings = []Setting{
 	{"JWTGATE_JWKS_MAX_STALENESS", "24h", "how long the last good keys are served while the IdP is unreachable (JWTGATE_JWKS_REFRESH to 30 days)"},
 	{"JWTGATE_WARMUP_TIMEOUT", "1s", "bound on the key prefetch at start-up (0: no prefetch; up to 30s)"},
 	{"JWTGATE_TOKEN_CACHE_SIZE", "10000", "verified tokens kept in memory (0 disables the cache)"},
-	{"JWTGATE_TOKEN_CACHE_TTL", "5m", "longest time a verified token is cached (never past its exp)"},
+	{"JWTGATE_TOKEN_CACHE_TTL", "5m", "longest time a verified token is cached, also the most an AppSync answer may be cached (never past its exp)"},
 	{"JWTGATE_FORWARD_CLAIMS", "", "comma-separated extra claims put in the authorizer context / identity headers"},
 	{"JWTGATE_CLAIM_HEADERS", "sub=X-Auth-Subject,scope=X-Auth-Scopes,iss=X-Auth-Issuer", `claim=Header pairs for identity headers ("-" or "none": no headers)`},
 	{"JWTGATE_USAGE_IDENTIFIER_CLAIM", "", "claim returned as the Lambda authorizer's usageIdentifierKey"},
