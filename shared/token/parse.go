@@ -76,6 +76,13 @@ func Parse(tok string, maxBytes int, allowed func(*Algorithm) bool) (Parsed, *Er
 	if err != nil {
 		return p, fail(decision.TokenMalformed, "token signature is not strict base64url")
 	}
+	// Whitespace around the header object is valid JSON, but jwx v3
+	// verifies such a token against the trimmed header and refuses it; no
+	// issuer emits it, so jwtgate refuses it too (never accept what a peer
+	// refuses).
+	if len(hb) == 0 || hb[0] != '{' || hb[len(hb)-1] != '}' {
+		return p, fail(decision.TokenMalformed, "token header is not a bare JSON object")
+	}
 	// buf is never written again, so the JSON parser may keep strings
 	// pointing into it instead of copying.
 	hdr, jerr := jsonstrict.ParseObjectString(stringOf(hb))
@@ -135,7 +142,7 @@ func (p *Parsed) readHeader(hdr jsonstrict.Object, allowed func(*Algorithm) bool
 		// not understand; jwtgate understands none (b64 included).
 		return fail(decision.CritUnsupported, "token header lists critical extensions jwtgate does not support")
 	}
-	return nil
+	return checkRegisteredHeader(hdr)
 }
 
 // decodeSegment decodes strict unpadded base64url in one pass: any byte
