@@ -159,8 +159,8 @@ func DecisionLevel(o decision.Outcome) slog.Level {
 // LogDecision writes the one structured line per decision: platform, shape,
 // outcome, reason, status, kid, iss, sub, latency and cache hit, at
 // DecisionLevel. It never logs the token. Extra attributes (e.g. an
-// invocation id) may be appended. Below the logger's level it costs no
-// attribute building.
+// invocation id) may be appended. Below the logger's level it builds none
+// of its own attributes (the caller's extra ones are already built).
 func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d decision.Decision, latency time.Duration, extra ...slog.Attr) {
 	level := DecisionLevel(d.Outcome)
 	if !l.Enabled(ctx, level) {

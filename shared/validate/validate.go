@@ -381,7 +381,8 @@ func (v *Validator) authorize(ver *verified, r *decision.Request, tr *Trace) dec
 	defFail := v.defaults.check(ver.claims, ver.reg.scopes)
 	d.DefaultsSatisfied = defFail.ok()
 	applied := defFail
-	appliedReq, whose := &v.defaults, ""
+	appliedReq := &v.defaults
+	var appliedRule *decision.RouteGrant // the matched rule, for the trace only
 	if len(v.routes) > 0 {
 		d.RoutesConfigured = true
 		ambiguous := r.Path != "" && ambiguousPath(r.Path)
@@ -398,20 +399,22 @@ func (v *Validator) authorize(ver *verified, r *decision.Request, tr *Trace) dec
 			if !matched && r.Method != "" && !ambiguous && rt.match(r.Method, segs) {
 				matched = true
 				applied = f
-				appliedReq, whose = &rt.req, " by the rule "+rt.grant.Method+" "+rt.grant.Path
+				appliedReq, appliedRule = &rt.req, &rt.grant
 			}
 		}
 		if ambiguous {
 			applied = failure{reason: decision.RouteDenied, detail: "request path is ambiguous (dot segments or encoded separators)"}
 			tr.failure(CheckRoutes, applied)
 		} else if tr.On() {
-			v.traceRoutes(tr, r, matched, whose)
+			v.traceRoutes(tr, r, matched, ruleName(appliedRule))
 		}
 	} else {
 		tr.Skip(CheckRoutes, "no route rules configured")
 	}
 	if applied.reason != decision.RouteDenied {
-		traceRequirements(tr, appliedReq, applied, ver.reg.scopes, whose)
+		if tr.On() {
+			traceRequirements(tr, appliedReq, applied, ver.reg.scopes, ruleName(appliedRule))
+		}
 	}
 	if !applied.ok() {
 		d.Outcome = decision.Forbidden
