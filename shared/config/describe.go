@@ -186,28 +186,14 @@ var fileOnly = map[string]func(c *Config) string{
 	settingRoutes: func(c *Config) string {
 		parts := make([]string, 0, len(c.Routes))
 		for _, r := range c.Routes {
-			s := strings.TrimSpace(r.Method + " " + r.Path)
-			if len(r.Scopes) > 0 {
-				s += " scopes=" + strings.Join(r.Scopes, " ")
-			}
-			if len(r.Claims) > 0 {
-				s += " claims=" + claimRequirements(r.Claims)
-			}
-			parts = append(parts, s)
+			parts = append(parts, strings.TrimSpace(r.Method+" "+r.Path)+requirementText(r.Scopes, r.Claims))
 		}
 		return strings.Join(parts, "; ")
 	},
 	settingDeniedFields: func(c *Config) string {
 		parts := make([]string, 0, len(c.DeniedFields))
 		for _, r := range c.DeniedFields {
-			s := strings.Join(r.Fields, ",") + " unless"
-			if len(r.Scopes) > 0 {
-				s += " scopes=" + strings.Join(r.Scopes, " ")
-			}
-			if len(r.Claims) > 0 {
-				s += " claims=" + claimRequirements(r.Claims)
-			}
-			parts = append(parts, s)
+			parts = append(parts, strings.Join(r.Fields, ",")+" unless"+requirementText(r.Scopes, r.Claims))
 		}
 		return strings.Join(parts, "; ")
 	},
@@ -283,6 +269,18 @@ func duration(d time.Duration) string { return d.String() }
 func orNone(s, none string) string {
 	if s == "" {
 		return none
+	}
+	return s
+}
+
+// requirementText renders a rule's requirements: " scopes=a b claims=…".
+func requirementText(scopes []string, claims []ClaimRequirement) string {
+	s := ""
+	if len(scopes) > 0 {
+		s += " scopes=" + strings.Join(scopes, " ")
+	}
+	if len(claims) > 0 {
+		s += " claims=" + claimRequirements(claims)
 	}
 	return s
 }
