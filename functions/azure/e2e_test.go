@@ -642,6 +642,7 @@ func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {
 		{"bad port", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience}, "http", "FUNCTIONS_CUSTOMHANDLER_PORT"},
 		{"bad log level", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_LOG_LEVEL": "loud"}, "", "JWTGATE_LOG_LEVEL"},
 		{"bad forwarded headers mode", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_FORWARDED_HEADERS": "envoy"}, "", "JWTGATE_FORWARDED_HEADERS"},
+		{"rule that does not compile", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_RULE": "claims.role =="}, "", "JWTGATE_RULE: line 1, column 15"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -725,5 +726,54 @@ func TestLogLevelWarnKeepsRefusalsOnly(t *testing.T) {
 	}
 	if allows != 0 || refusals == 0 {
 		t.Fatalf("at warn: %d allow lines (want 0), %d refusal lines (want ≥1)\n%s", allows, refusals, p.logs())
+	}
+}
+
+// A policy file with a top-level rule and a route's when, through the
+// proxied and the forward-auth shapes of the real binary.
+func TestHandlerBinaryAppliesRules(t *testing.T) {
+	iss := startIssuer(t)
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	err := os.WriteFile(policy, []byte(`rule: request.headers["x-tenant-id"] == claims.tenant && request.host.startsWith("127.0.0.1")
+routes:
+  - method: DELETE
+    path: /orders/{id}
+    when: '"admin" in claims.roles'
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startHandler(t, map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_POLICY_FILE": policy})
+	p.ready()
+	admin := mint(t, iss, map[string]any{"tenant": "acme", "roles": []string{"admin"}})
+	reader := mint(t, iss, map[string]any{"tenant": "acme", "roles": []string{"reader"}})
+	noTenant := mint(t, iss, nil)
+	cases := []struct {
+		name, method, tenant, token string
+		status                      int
+		reason                      string
+	}{
+		{"admin deletes in its tenant", "DELETE", "acme", admin, 200, "ok"},
+		{"reader may not delete", "DELETE", "acme", reader, 403, "rule_denied"},
+		{"reader reads", "GET", "acme", reader, 200, "ok"},
+		{"other tenant refused", "GET", "globex", admin, 403, "rule_denied"},
+		{"token without the tenant claim fails closed", "GET", "acme", noTenant, 403, "rule_error"},
+	}
+	for _, c := range cases {
+		for mode, fwd := range map[string]bool{"proxy": false, "traefik forwardAuth": true} {
+			t.Run(mode+"/"+c.name, func(t *testing.T) {
+				h := map[string]string{"X-Tenant-Id": c.tenant}
+				var r reply
+				if fwd {
+					h["X-Forwarded-Method"], h["X-Forwarded-Uri"] = c.method, "/orders/1"
+					r = p.proxied(t, "GET", "", c.token, h)
+				} else {
+					r = p.proxied(t, c.method, "/orders/1", c.token, h)
+				}
+				if r.status != c.status || r.body["reason"] != c.reason {
+					t.Fatalf("%d %v, want %d %s", r.status, r.body, c.status, c.reason)
+				}
+			})
+		}
 	}
 }

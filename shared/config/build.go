@@ -137,6 +137,9 @@ func (b *builder) finish() (*Config, error) {
 	if !b.isSet("JWTGATE_HTTPAPI_RESPONSE") {
 		c.HTTPAPIResponse = d.HTTPAPIResponse
 	}
+	if !b.isSet("JWTGATE_RULE_COST_LIMIT") {
+		c.RuleCostLimit = d.RuleCostLimit
+	}
 	if !b.isSet(settingFailedStatus) {
 		c.FailedStatus = d.FailedStatus
 	}
@@ -204,6 +207,7 @@ func Default() *Config {
 		ClaimHeaders:      DefaultClaimHeaders(),
 		HTTPAPIResponse:   HTTPAPISimple,
 		FailedStatus:      DefaultFailedStatus,
+		RuleCostLimit:     DefaultRuleCostLimit,
 	}
 }
 

@@ -50,6 +50,10 @@ type Config struct {
 	// (policy file denied_fields; AppSync answers only).
 	DeniedFields []FieldRule
 
+	// Rules (CEL expressions, see package shared/rules).
+	Rule          string // JWTGATE_RULE / policy rule: every allowed request must satisfy it
+	RuleCostLimit int    // JWTGATE_RULE_COST_LIMIT: bound on one evaluation of one rule (1000000)
+
 	// Key cache.
 	HTTPTimeout     time.Duration // JWTGATE_HTTP_TIMEOUT (2s)
 	JWKSCooldown    time.Duration // JWTGATE_JWKS_COOLDOWN (30s)
@@ -121,6 +125,22 @@ type RouteRule struct {
 	Path   string             `json:"path" yaml:"path"`     // "/orders/{id}", "/admin/*"
 	Scopes []string           `json:"scopes,omitempty" yaml:"scopes,omitempty"`
 	Claims []ClaimRequirement `json:"claims,omitempty" yaml:"claims,omitempty"`
+	// When is a CEL rule the call must also satisfy (see package shared/rules).
+	When string `json:"when,omitempty" yaml:"when,omitempty"`
+}
+
+// HasRules reports whether any rule (top-level or a route's when) is
+// configured: only then is the CEL environment built.
+func (c *Config) HasRules() bool {
+	if c.Rule != "" {
+		return true
+	}
+	for _, r := range c.Routes {
+		if r.When != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // FieldRule denies AppSync fields ("TypeName.fieldName") to tokens that
@@ -144,6 +164,7 @@ const (
 	DefaultMaxTokenBytes    = 16 << 10
 	DefaultTokenCacheSize   = 10000
 	DefaultTokenCacheMaxTTL = 5 * time.Minute
+	DefaultRuleCostLimit    = 1_000_000
 )
 
 // DefaultAlgorithms are the asymmetric algorithms allowed by default.

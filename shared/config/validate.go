@@ -23,6 +23,8 @@ const (
 	MaxTokenCacheSize   = 10_000_000
 	MaxTokenCacheMaxTTL = 24 * time.Hour
 	MinHMACSecretBytes  = 32
+	MinRuleCostLimit    = 1_000
+	MaxRuleCostLimit    = 1_000_000_000
 )
 
 // routeMethods are the methods a route rule may name ("*": any).
@@ -42,6 +44,7 @@ func (c *Config) Validate() error {
 	v.extraction(c)
 	v.authorization(c)
 	v.deniedFields(c)
+	v.rules(c)
 	v.cache(c)
 	v.output(c)
 	return errors.Join(v.errs...)
@@ -387,6 +390,15 @@ func (v *validator) authorization(c *Config) {
 		}
 		seen[key] = true
 		v.requirements(at, r.Scopes, r.Claims)
+	}
+}
+
+// rules checks what can be checked without compiling: the cost limit's
+// range. The rules themselves are compiled (and refused, with their place)
+// when the validator is built.
+func (v *validator) rules(c *Config) {
+	if c.RuleCostLimit != 0 && (c.RuleCostLimit < MinRuleCostLimit || c.RuleCostLimit > MaxRuleCostLimit) {
+		v.fail("JWTGATE_RULE_COST_LIMIT", "%d is outside %d to %d", c.RuleCostLimit, MinRuleCostLimit, MaxRuleCostLimit)
 	}
 }
 

@@ -178,6 +178,12 @@ func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d 
 		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
 		slog.Bool("cache_hit", d.CacheHit),
 	}
+	if d.RulePlace != "" {
+		attrs = append(attrs, slog.String("rule", d.RulePlace))
+		if d.RuleFailure != "" {
+			attrs = append(attrs, slog.String("rule_failure", d.RuleFailure))
+		}
+	}
 	attrs = append(attrs, extra...)
 	l.LogAttrs(ctx, level, "decision", attrs...)
 }

@@ -183,8 +183,10 @@ func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, 
 	if err != nil {
 		return nil, err
 	}
+	req.Host = triggerHost(t, req.Header) // rules' request.host
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
+		req.Host = h.forwardedHost(req.Header, req.Host)
 		return req, nil
 	}
 	if req.Method, err = checkMethod(t.Method); err != nil {
@@ -201,6 +203,15 @@ func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, 
 		}
 	}
 	return req, nil
+}
+
+// triggerHost is the host of the trigger's absolute URL, else its Host
+// header.
+func triggerHost(t *HTTPTriggerRequest, hdr http.Header) string {
+	if u, err := url.Parse(t.URL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return hdr.Get("Host")
 }
 
 // triggerPath is the original path, raw as received, and the raw query:

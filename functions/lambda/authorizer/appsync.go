@@ -90,8 +90,9 @@ func graphQLName(s string) bool {
 // isAuthorized false (the reason is in the log line) and is never cached.
 // An allow carries the forwarded claims as flat strings, the configured
 // denied fields, and a ttlOverride that ends no later than the token's
-// exp (nor after maxTTL); 0 (do not cache) when the decision depends on the operation (route
-// rules the token does not all satisfy), since AppSync caches per token.
+// exp (nor after maxTTL); 0 (do not cache) when the decision depends on
+// the operation (route rules the token does not all satisfy, or a rule
+// that read the request or the clock), since AppSync caches per token.
 func appSyncAnswer(d decision.Decision, now time.Time, maxTTL time.Duration) (events.AppSyncLambdaAuthorizerResponse, int) {
 	zero := 0
 	if !d.Allowed() {
@@ -110,7 +111,7 @@ func appSyncAnswer(d decision.Decision, now time.Time, maxTTL time.Duration) (ev
 // exp, at most maxTTL (JWTGATE_TOKEN_CACHE_TTL, the longest time a
 // verified token is reused) and AppSync's own maximum.
 func appSyncTTL(d decision.Decision, now time.Time, maxTTL time.Duration) int {
-	if d.CacheUntil.IsZero() || (d.RoutesConfigured && !(len(d.DeniedRoutes) == 0 && d.DefaultsSatisfied)) {
+	if d.CacheUntil.IsZero() || d.PerCall || (d.RoutesConfigured && !(len(d.DeniedRoutes) == 0 && d.DefaultsSatisfied)) {
 		return 0
 	}
 	left := min(d.CacheUntil.Sub(now), maxTTL)

@@ -65,6 +65,10 @@ func parseWebSocket(raw []byte) (parsed, error) {
 			Query:  mergeQuery(ev.QueryStringParameters, ev.MultiValueQueryStringParameters),
 			Method: WebSocketMethod,
 			Path:   WebSocketPath,
+			// Rule fields: the domain API Gateway answered on, the
+			// caller's address.
+			Host:     rc.DomainName,
+			SourceIP: rc.Identity.SourceIP,
 		},
 	}, nil
 }

@@ -74,6 +74,9 @@ func TestWebSocketConnectRequest(t *testing.T) {
 	if f.last.Method != "CONNECT" || f.last.Path != "/$connect" {
 		t.Fatalf("method/path %q %q, want CONNECT /$connect", f.last.Method, f.last.Path)
 	}
+	if f.last.Host != "ws1234.execute-api.eu-west-1.amazonaws.com" || f.last.SourceIP != "203.0.113.9" {
+		t.Fatalf("host %q source IP %q", f.last.Host, f.last.SourceIP)
+	}
 	if got := f.last.Query.Get("access_token"); got != "q.to.ken" {
 		t.Fatalf("query access_token %q", got)
 	}
@@ -227,6 +230,7 @@ func TestAppSyncAnswer(t *testing.T) {
 		{"operation-dependent allow is not cached", allow(func(d *decision.Decision) {
 			d.RoutesConfigured, d.DefaultsSatisfied, d.DeniedRoutes = true, true, []decision.RouteGrant{grant("*", "/DeleteOrder")}
 		}), true, 0, 200, nil, nil},
+		{"an allow from a rule that read the request is not cached", allow(func(d *decision.Decision) { d.PerCall = true }), true, 0, 200, nil, nil},
 		{"allow for every operation is cached", allow(func(d *decision.Decision) {
 			d.RoutesConfigured, d.DefaultsSatisfied, d.Routes = true, true, []decision.RouteGrant{grant("*", "/DeleteOrder")}
 		}), true, 300, 200, nil, nil},
