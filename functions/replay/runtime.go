@@ -28,7 +28,6 @@ type throughRuntime struct {
 	tmp       string
 	client    *http.Client
 	rieURL    string
-	rieAddr   string
 	azureURL  string
 	procs     []*process
 	lambdaLog *process
@@ -119,7 +118,6 @@ func newThroughRuntime(ctx context.Context, env map[string]string, f replayFlags
 	}
 	t.procs = append(t.procs, t.lambdaLog)
 	t.rieURL = "http://" + rieAddr + "/2015-03-31/functions/function/invocations"
-	t.rieAddr = rieAddr
 
 	_, port, _ := net.SplitHostPort(azureAddr)
 	hCmd := exec.Command(handler)
@@ -155,11 +153,24 @@ func startProcess(cmd *exec.Cmd, logOut io.Writer) (*process, error) {
 	return p, nil
 }
 
-// waitReady waits until the Azure handler answers its liveness check
-// (/healthz; "/" is a decision endpoint, never an unconditional 200).
+// waitReady waits until the RIE answers HTTP (any answer: GET / is a 404)
+// and the Azure handler answers its liveness check (/healthz; "/" is a
+// decision endpoint, never an unconditional 200). On a loaded machine
+// either may take seconds to listen.
 func (t *throughRuntime) waitReady(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	rieRoot := strings.TrimSuffix(t.rieURL, "/2015-03-31/functions/function/invocations") + "/"
+	rresp, err := t.lambdaLog.WaitHTTP(wctx, t.client, 50*time.Millisecond, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, rieRoot, nil)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("the Lambda RIE did not answer within 30s: %w", err)
+	}
+	_ = rresp.Body.Close()
 	resp, err := t.azureLog.WaitHTTP(wctx, t.client, 50*time.Millisecond, func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, t.azureURL+customhandler.HealthPath, nil)
 	})
@@ -173,22 +184,7 @@ func (t *throughRuntime) waitReady(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("the Azure handler's liveness check answered %d", resp.StatusCode)
 	}
-	// The emulator may listen later than the handler on a loaded machine.
-	var d net.Dialer
-	for {
-		c, err := d.DialContext(wctx, "tcp", t.rieAddr)
-		if err == nil {
-			return c.Close()
-		}
-		select {
-		case <-wctx.Done():
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("the Lambda RIE did not listen within 30s: %w", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return nil
 }
 
 // Close stops the processes (interrupt, then kill after 5s) and removes

@@ -39,6 +39,10 @@ type builder struct {
 	dir string
 	// apim is true when the base layer was an APIM policy (audience message).
 	apim bool
+	// apimKeys (indexes into c.StaticKeys) and apimDiscovery (URLs) are the
+	// APIM policy's key sources, bound to its issuers by bindAPIM.
+	apimKeys      []int
+	apimDiscovery []string
 }
 
 func newBuilder() *builder { return &builder{set: map[string]string{}, from: map[string][]string{}} }
@@ -142,6 +146,9 @@ func (b *builder) finish() (*Config, error) {
 	}
 	if !b.isSet(settingFailedStatus) {
 		c.FailedStatus = d.FailedStatus
+	}
+	if b.apim {
+		b.bindAPIM()
 	}
 	if err := c.Validate(); err != nil {
 		return nil, b.relabel(err)

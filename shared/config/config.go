@@ -19,6 +19,14 @@ type Config struct {
 	SeedJWKS         []byte       // JWTGATE_SEED_JWKS: used until the first successful fetch
 	DecryptionKeys   []DecryptionKey
 
+	// OpenIDConfigIssuers maps a discovery URL (as written in
+	// OpenIDConfigURLs) to accepted issuers, other than the one its document
+	// announces, whose tokens that source's keys may also sign: an APIM
+	// policy's <issuers> that no <openid-config> stands for (APIM checks
+	// every issuer of a policy against all of the policy's keys). Never
+	// another discovery source's issuer. Nil when there are none.
+	OpenIDConfigIssuers map[string][]string
+
 	// Token acceptance.
 	Issuers           []string      // JWTGATE_ISSUERS; empty: the issuers of the discovery documents
 	Audiences         []string      // JWTGATE_AUDIENCES (required)
@@ -87,9 +95,9 @@ type StaticKey struct {
 	// KID optionally names the key; Alg optionally pins its algorithm.
 	KID string
 	Alg string
-	// Issuers binds the key to these issuers (empty: unbound, it serves
-	// every accepted issuer that discovery does not serve; see
-	// CheckKeyBindings).
+	// Issuers binds the key to these issuers, discovery issuers included
+	// (empty: unbound, it serves every accepted issuer that discovery does
+	// not serve; see CheckKeyBindings).
 	Issuers []string
 }
 

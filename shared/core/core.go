@@ -90,6 +90,8 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error)
 		return nil, err
 	}
 	c := &Core{cfg: cfg, keys: store, validator: v}
+	// Which key sources serve which issuer, with the kids fetched so far.
+	defer store.LogIssuerKeys()
 	// JWTGATE_WARMUP_TIMEOUT=0 skips the prefetch: keys are then fetched by
 	// the first request (config.Default and FromEnv start from 1s).
 	if cfg.WarmupTimeout <= 0 {

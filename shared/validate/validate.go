@@ -307,6 +307,20 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 	if tr.On() {
 		tr.Pass(CheckIssuer, strconv.Quote(reg.iss)+" is accepted")
 	}
+	sigOK := false
+	var several *keys.SeveralKeysError
+	if errors.As(err, &several) {
+		// No kid singles out a key: each of the issuer's fitting keys is
+		// tried, as APIM tries every key of a policy (a bounded few).
+		key = several.Find(func(k *keys.Key) bool { return p.Alg.Verify(k, p.SigningInput, p.Signature) == nil })
+		if key == nil {
+			if tr.On() {
+				tr.Pass(CheckKey, strconv.Itoa(len(several.Keys))+" keys fit the algorithm and no kid singles one out: each is tried")
+			}
+			return nil, false, CheckSignature, &token.Error{Reason: decision.SignatureInvalid, Msg: "signature does not verify with any of the issuer's keys"}
+		}
+		err, sigOK = nil, true
+	}
 	if err != nil {
 		if tr.On() {
 			tr.Hint(err.Error())
@@ -321,8 +335,10 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 		}
 	}
 	v.traceKey(tr, reg.iss, key)
-	if terr := p.Alg.Verify(key, p.SigningInput, p.Signature); terr != nil {
-		return nil, false, CheckSignature, terr
+	if !sigOK {
+		if terr := p.Alg.Verify(key, p.SigningInput, p.Signature); terr != nil {
+			return nil, false, CheckSignature, terr
+		}
 	}
 	tr.Pass(CheckSignature, "verifies with the key")
 	if terr := audienceMatches(p.Claims, v.audiences, v.anyAud); terr != nil {
