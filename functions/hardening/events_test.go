@@ -34,10 +34,12 @@ func devFixture(t testing.TB) (*fixture, string) {
 		t.Fatal(err)
 	}
 	f := buildFixture(t, map[string]string{
-		"JWTGATE_JWKS":            string(MustJSON(map[string]any{"keys": []any{pub}})),
-		"JWTGATE_ISSUERS":         "http://127.0.0.1:8917",
-		"JWTGATE_AUDIENCES":       "https://api.example.com",
-		"JWTGATE_REQUIRED_SCOPES": "orders:read",
+		"JWTGATE_JWKS":              string(MustJSON(map[string]any{"keys": []any{pub}})),
+		"JWTGATE_ISSUERS":           "http://127.0.0.1:8917",
+		"JWTGATE_AUDIENCES":         "https://api.example.com",
+		"JWTGATE_REQUIRED_SCOPES":   "orders:read",
+		"JWTGATE_TOKEN_QUERY":       "access_token",
+		"JWTGATE_TOKEN_SUBPROTOCOL": "jwtgate.bearer",
 	}, &fixture{clock: newClock(), logs: &syncBuffer{}})
 	return f, dir
 }
@@ -49,11 +51,13 @@ func sampleEvents(t testing.TB, dir string) (map[string][]byte, map[string]bool)
 	out, azure := map[string][]byte{}, map[string]bool{}
 	files, _ := filepath.Glob(filepath.Join(dir, "apigw-*.json"))
 	inv, _ := filepath.Glob(filepath.Join(dir, "azure-invocation-*.json"))
-	files = append(files, inv...)
+	appsync, _ := filepath.Glob(filepath.Join(dir, "appsync-*.json"))
+	files = append(append(files, inv...), appsync...)
 	if mod, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output(); err == nil {
 		td := filepath.Join(strings.TrimSpace(string(mod)), "events", "testdata")
 		for _, n := range []string{"apigw-custom-auth-request.json", "apigw-custom-auth-request-type-request.json",
-			"apigw-v2-custom-authorizer-v1-request.json", "apigw-v2-custom-authorizer-v2-request.json"} {
+			"apigw-v2-custom-authorizer-v1-request.json", "apigw-v2-custom-authorizer-v2-request.json",
+			"appsync-lambda-auth-request.json", "apigw-websocket-request.json"} {
 			files = append(files, filepath.Join(td, n))
 		}
 	}
@@ -153,7 +157,8 @@ func typeSwapped(doc any) []variant {
 // arrive by another field, e.g. multiValueHeaders beside headers.)
 func carriesToken(path string) bool {
 	p := strings.ToLower(path)
-	return (strings.Contains(p, "authorization") || strings.Contains(p, "cookie")) && !strings.HasSuffix(p, "=null")
+	return (strings.Contains(p, "authorization") || strings.Contains(p, "cookie") ||
+		strings.Contains(p, "access_token") || strings.Contains(p, "sec-websocket-protocol")) && !strings.HasSuffix(p, "=null")
 }
 
 // TestTypeSwappedSampleEvents: every sample event (events/ and the

@@ -30,6 +30,8 @@ const (
 	testPath     = "/orders/1"
 	testARN      = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders/1"
 	testRouteARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET/orders/1"
+	// testConnectARN is a WebSocket API's $connect route.
+	testConnectARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/$connect"
 	// testSecret is a configured HMAC secret (base64 of 32 bytes).
 	testSecretB64 = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMyISE="
 )
@@ -223,6 +225,15 @@ var channels = []channel{
 		ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = testMethod, testPath
 		return evalLambda(t, f.lam, ev)
 	}},
+	{"lambda-websocket", func(t testing.TB, f *fixture, tok string) answerSeen {
+		return evalLambda(t, f.lam, map[string]any{"type": "REQUEST", "methodArn": testConnectARN,
+			"headers":        map[string]string{"Authorization": "Bearer " + tok},
+			"requestContext": map[string]any{"routeKey": "$connect", "eventType": "CONNECT", "connectionId": "c1=", "apiId": "abcdef1234", "stage": "prod"}})
+	}},
+	{"lambda-appsync", func(t testing.TB, f *fixture, tok string) answerSeen {
+		return evalLambda(t, f.lam, events.AppSyncLambdaAuthorizerRequest{AuthorizationToken: "Bearer " + tok,
+			RequestContext: events.AppSyncLambdaAuthorizerRequestContext{APIID: "gql1", OperationName: "GetOrder"}})
+	}},
 }
 
 // invocationRequest is an Azure invocation payload request carrying hdr.
@@ -317,6 +328,13 @@ func checkDenied401(t testing.TB, ch string, a answerSeen) {
 		t.Errorf("%s: outcome %s, want unauthenticated", ch, a.Outcome)
 	}
 	switch {
+	case ch == "lambda-appsync" && a.Reason != decision.EventMalformed:
+		// AppSync has no 401/403: a refusal is isAuthorized false, never
+		// cached. (An event too broken to be told apart is the error
+		// Unauthorized, which AppSync also refuses.)
+		if a.ErrText != "" || a.Status != http.StatusUnauthorized || a.Body != `{"isAuthorized":false,"ttlOverride":0}` {
+			t.Errorf("%s: answered error %q status %d body %q; want isAuthorized false, ttlOverride 0", ch, a.ErrText, a.Status, a.Body)
+		}
 	case strings.HasPrefix(ch, "lambda"):
 		if a.ErrText != "Unauthorized" || a.Status != http.StatusUnauthorized || a.Body != "" {
 			t.Errorf("%s: answered error %q status %d body %q; want the error \"Unauthorized\"", ch, a.ErrText, a.Status, a.Body)

@@ -29,7 +29,10 @@ import (
 // test` installs it into ./bin and sets it). Invocations are sent one at a
 // time: the emulator does not support concurrent invokes.
 
-const e2eARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders/42"
+const (
+	e2eARN        = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders/42"
+	e2eConnectARN = "arn:aws:execute-api:eu-west-1:123456789012:ws123/prod/$connect"
+)
 
 func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	rie := os.Getenv("JWTGATE_RIE")
@@ -50,6 +53,7 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 		"JWTGATE_OPENID_CONFIG":   iss.DiscoveryURL(),
 		"JWTGATE_AUDIENCES":       "api://orders",
 		"JWTGATE_REQUIRED_SCOPES": "orders:read",
+		"JWTGATE_TOKEN_QUERY":     "access_token", // WebSocket $connect
 	})
 
 	now := time.Now()
@@ -123,6 +127,45 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 			r.wantPolicy(t, "Deny", "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*")
 		})
 	}
+	for _, tc := range []struct {
+		name, token string
+		effect      string // "": the error Unauthorized
+	}{
+		{"allow", good, "Allow"}, {"expired token is 401", expired, ""}, {"missing token is 401", "", ""}, {"missing scope is 403", noScope, "Deny"},
+	} {
+		t.Run("websocket/"+tc.name, func(t *testing.T) {
+			r := fn.invoke(t, shapeEvent("websocket", tc.token))
+			if tc.effect == "" {
+				if r.ErrorMessage != "Unauthorized" {
+					t.Fatalf("answer: %+v", r)
+				}
+				return
+			}
+			r.wantPolicy(t, tc.effect, e2eConnectARN)
+		})
+	}
+	for _, tc := range []struct {
+		name, token string
+		allow       bool
+	}{
+		{"allow", good, true}, {"expired token is refused", expired, false}, {"missing token is refused", "", false}, {"missing scope is refused", noScope, false},
+	} {
+		t.Run("appsync/"+tc.name, func(t *testing.T) {
+			r := fn.invoke(t, shapeEvent("appsync", tc.token))
+			if r.ErrorMessage != "" || r.IsAuthorized == nil || *r.IsAuthorized != tc.allow || r.TTLOverride == nil {
+				t.Fatalf("answer: %+v", r)
+			}
+			if !tc.allow {
+				if *r.TTLOverride != 0 || r.ResolverContext != nil {
+					t.Fatalf("a refusal is cached or carries claims: %+v", r)
+				}
+				return
+			}
+			if *r.TTLOverride <= 0 || *r.TTLOverride > 3600 || r.ResolverContext["sub"] != "user-1" || r.ResolverContext["client_id"] != "app-7" {
+				t.Fatalf("answer: %+v ttl %d", r, *r.TTLOverride)
+			}
+		})
+	}
 	t.Run("malformed event is 401", func(t *testing.T) {
 		if r := fn.invoke(t, []byte(`{"type":"SOMETHING"}`)); r.ErrorMessage != "Unauthorized" {
 			t.Fatalf("answer: %+v", r)
@@ -164,8 +207,10 @@ func TestBootstrapKeysUnavailable(t *testing.T) {
 		"JWTGATE_AUDIENCES":      "api://orders",
 		"JWTGATE_HTTP_TIMEOUT":   "1s",
 		"JWTGATE_WARMUP_TIMEOUT": "1s",
+		"JWTGATE_TOKEN_QUERY":    "access_token",
 	})
-	for _, shape := range []string{"rest_token", "rest_request", "http_v1", "http_v2"} {
+	// AppSync too: a key failure is a function error, not isAuthorized false.
+	for _, shape := range []string{"rest_token", "rest_request", "http_v1", "http_v2", "websocket", "appsync"} {
 		t.Run(shape, func(t *testing.T) {
 			r := fn.invoke(t, shapeEvent(shape, tok))
 			if r.ErrorMessage != "keys unavailable" {
@@ -232,6 +277,19 @@ func shapeEvent(shape, token string) []byte {
 			ev.IdentitySource = []string{bearer}
 		}
 		v = ev
+	case "websocket":
+		// A browser sends the token in the query string (no headers).
+		q := map[string]string{}
+		if token != "" {
+			q["access_token"] = token
+		}
+		v = map[string]any{"type": "REQUEST", "methodArn": e2eConnectARN, "headers": map[string]string{"Sec-WebSocket-Version": "13"},
+			"queryStringParameters": q, "requestContext": map[string]any{"routeKey": "$connect", "eventType": "CONNECT",
+				"connectionId": "c1=", "apiId": "ws123", "stage": "prod", "identity": map[string]any{"sourceIp": "203.0.113.7"}}}
+	case "appsync":
+		// AppSync passes the Authorization header as sent: a bare token here.
+		v = events.AppSyncLambdaAuthorizerRequest{AuthorizationToken: token, RequestContext: events.AppSyncLambdaAuthorizerRequestContext{
+			APIID: "gql123", AccountID: "123456789012", RequestID: "r1", QueryString: "query GetOrder { order { id } }", OperationName: "GetOrder"}}
 	}
 	b, _ := json.Marshal(v)
 	return b
@@ -251,6 +309,9 @@ type answer struct {
 	} `json:"policyDocument"`
 	IsAuthorized *bool          `json:"isAuthorized"`
 	Context      map[string]any `json:"context"`
+	// AppSync answers.
+	ResolverContext map[string]any `json:"resolverContext"`
+	TTLOverride     *int           `json:"ttlOverride"`
 }
 
 func (a answer) principal() string { return a.PrincipalID }

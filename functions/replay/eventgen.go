@@ -22,6 +22,8 @@ const (
 	SampleAudience  = "https://api.example.com"
 	OtherAudience   = "https://other.example.com"
 	RequiredScope   = "orders:read"
+	TokenQuery      = "access_token"   // JWTGATE_TOKEN_QUERY in replay.env (WebSocket samples)
+	TokenProtocol   = "jwtgate.bearer" // JWTGATE_TOKEN_SUBPROTOCOL in replay.env
 	SampleSubject   = "dev-user-1"
 	SampleClientID  = "jwtgate-dev-client"
 	KeyFileName     = "dev-signing-key.jwk.json"
@@ -85,16 +87,22 @@ type shape struct {
 	prefix string // file name prefix
 	ext    string
 	build  func(token string) ([]byte, error) // token "" means none
+	// refusalStatus, when set, is the status the platform answers for a
+	// refusal (AppSync answers every refusal alike).
+	refusalStatus int
 }
 
 func shapes() []shape {
 	return []shape{
-		{"apigw-rest-token", ".json", restTokenEvent},
-		{"apigw-rest-request", ".json", restRequestEvent},
-		{"apigw-http-v1", ".json", httpV1Event},
-		{"apigw-http-v2", ".json", httpV2Event},
-		{"azure-proxy", ".http", azureProxyRequest},
-		{"azure-invocation", ".json", azureInvocation},
+		{"apigw-rest-token", ".json", restTokenEvent, 0},
+		{"apigw-rest-request", ".json", restRequestEvent, 0},
+		{"apigw-http-v1", ".json", httpV1Event, 0},
+		{"apigw-http-v2", ".json", httpV2Event, 0},
+		{"apigw-websocket-query", ".json", webSocketQueryEvent, 0},
+		{"apigw-websocket-protocol", ".json", webSocketProtocolEvent, 0},
+		{"appsync", ".json", appSyncEvent, 401},
+		{"azure-proxy", ".http", azureProxyRequest, 0},
+		{"azure-invocation", ".json", azureInvocation, 0},
 	}
 }
 
@@ -127,10 +135,7 @@ func restRequestEvent(token string) ([]byte, error) {
 	if token != "" {
 		headers["Authorization"] = bearer(token)
 	}
-	multi := map[string]any{}
-	for k, v := range headers {
-		multi[k] = []any{v}
-	}
+	multi := multiValued(headers)
 	ev := map[string]any{
 		"type":                            "REQUEST",
 		"methodArn":                       "arn:aws:execute-api:us-east-1:123456789012:s4x3opwd6i/test/GET/orders/42",
@@ -247,6 +252,95 @@ func httpV2Event(token string) ([]byte, error) {
 	return encodeJSON(ev)
 }
 
+// webSocketEvent is a WebSocket API $connect REQUEST authorizer event,
+// following the AWS developer guide's example; headers and query carry
+// the token as the caller sent it.
+func webSocketEvent(headers, query map[string]any) ([]byte, error) {
+	h := map[string]any{
+		"Host":                     "wsapi1234.execute-api.us-east-1.amazonaws.com",
+		"Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+		"Sec-WebSocket-Key":        "dGhlIHNhbXBsZSBub25jZQ==",
+		"Sec-WebSocket-Version":    "13",
+		"X-Forwarded-For":          "203.0.113.7",
+		"X-Forwarded-Port":         "443",
+		"X-Forwarded-Proto":        "https",
+	}
+	for k, v := range headers {
+		h[k] = v
+	}
+	ev := map[string]any{
+		"type":                            "REQUEST",
+		"methodArn":                       "arn:aws:execute-api:us-east-1:123456789012:wsapi1234/production/$connect",
+		"headers":                         h,
+		"multiValueHeaders":               multiValued(h),
+		"queryStringParameters":           query,
+		"multiValueQueryStringParameters": multiValued(query),
+		"stageVariables":                  map[string]any{},
+		"requestContext": map[string]any{
+			"routeKey":          "$connect",
+			"eventType":         "CONNECT",
+			"extendedRequestId": "ABCD1234=",
+			"requestTime":       "01/Jan/2026:00:00:00 +0000",
+			"messageDirection":  "IN",
+			"stage":             "production",
+			"connectedAt":       1767225600000,
+			"requestTimeEpoch":  1767225600000,
+			"identity":          map[string]any{"sourceIp": "203.0.113.7", "userAgent": "Mozilla/5.0"},
+			"requestId":         "ABCD1234=",
+			"domainName":        "wsapi1234.execute-api.us-east-1.amazonaws.com",
+			"connectionId":      "AAAAAAAAAAAAAAA=",
+			"apiId":             "wsapi1234",
+		},
+	}
+	return encodeJSON(ev)
+}
+
+// multiValued is the multiValueHeaders / multiValueQueryStringParameters
+// form of single values.
+func multiValued(single map[string]any) map[string]any {
+	multi := map[string]any{}
+	for k, v := range single {
+		multi[k] = []any{v}
+	}
+	return multi
+}
+
+// webSocketQueryEvent carries the token in the query string
+// (identitySource route.request.querystring.access_token).
+func webSocketQueryEvent(token string) ([]byte, error) {
+	q := map[string]any{"room": "lobby"}
+	if token != "" {
+		q[TokenQuery] = token
+	}
+	return webSocketEvent(nil, q)
+}
+
+// webSocketProtocolEvent carries the token as a browser sends it:
+// new WebSocket(url, ["jwtgate.bearer", token]).
+func webSocketProtocolEvent(token string) ([]byte, error) {
+	p := "graphql-ws"
+	if token != "" {
+		p = TokenProtocol + ", " + token
+	}
+	return webSocketEvent(map[string]any{"Sec-WebSocket-Protocol": p}, map[string]any{"room": "lobby"})
+}
+
+// appSyncEvent follows aws-lambda-go's appsync-lambda-auth-request.json;
+// AppSync passes the Authorization header as sent (here a bare token).
+func appSyncEvent(token string) ([]byte, error) {
+	return encodeJSON(map[string]any{
+		"authorizationToken": token,
+		"requestContext": map[string]any{
+			"apiId":         "gqlapi1234example",
+			"accountId":     "123456789012",
+			"requestId":     "f4081827-1111-4444-5555-5cf4695f339f",
+			"queryString":   "query GetOrder($id: ID!) { order(id: $id) { id total } }",
+			"operationName": "GetOrder",
+			"variables":     map[string]any{"id": "42"},
+		},
+	})
+}
+
 // azureProxyRequest is the caller's request as the Functions host proxies
 // it to the custom handler (enableProxyingHttpRequest), as raw HTTP/1.1.
 func azureProxyRequest(token string) ([]byte, error) {
@@ -345,7 +439,11 @@ func generateEvents(o generateOptions) ([]string, error) {
 			if err := os.WriteFile(filepath.Join(o.dir, name), body, 0o644); err != nil {
 				return nil, err
 			}
-			expectations[name] = c.expect
+			e := c.expect
+			if s.refusalStatus != 0 && e.Status != expectAllow.Status {
+				e.Status = s.refusalStatus
+			}
+			expectations[name] = e
 			written = append(written, name)
 		}
 	}
@@ -361,7 +459,10 @@ func generateEvents(o generateOptions) ([]string, error) {
 		"# The dev issuer serves discovery and JWKS at this address during replay.\n" +
 		"JWTGATE_OPENID_CONFIG=" + issuer + devissuer.DiscoveryPath + "\n" +
 		"JWTGATE_AUDIENCES=" + SampleAudience + "\n" +
-		"JWTGATE_REQUIRED_SCOPES=" + RequiredScope + "\n"
+		"JWTGATE_REQUIRED_SCOPES=" + RequiredScope + "\n" +
+		"# WebSocket clients: the token in the query string or after the subprotocol marker.\n" +
+		"JWTGATE_TOKEN_QUERY=" + TokenQuery + "\n" +
+		"JWTGATE_TOKEN_SUBPROTOCOL=" + TokenProtocol + "\n"
 	if err := os.WriteFile(filepath.Join(o.dir, EnvFileName), []byte(env), 0o644); err != nil {
 		return nil, err
 	}

@@ -227,7 +227,8 @@ func fetches(c *core.Core) int64 {
 }
 
 // tokenRequest is the request a client sends with tok: in the configured
-// header (with its scheme), else the query parameter, else the cookie.
+// header (with its scheme), else the query parameter, else the WebSocket
+// subprotocol, else the cookie.
 func tokenRequest(cfg *config.Config, tok, method, path string) *decision.Request {
 	r := &decision.Request{Header: http.Header{}, Method: strings.ToUpper(method), Path: path}
 	switch {
@@ -239,6 +240,8 @@ func tokenRequest(cfg *config.Config, tok, method, path string) *decision.Reques
 		r.Header.Set(cfg.HeaderName, v)
 	case cfg.QueryParam != "":
 		r.Query = url.Values{cfg.QueryParam: {tok}}
+	case cfg.Subprotocol != "":
+		r.Header.Set("Sec-WebSocket-Protocol", cfg.Subprotocol+", "+tok)
 	case cfg.CookieName != "":
 		r.Cookies = []string{cfg.CookieName + "=" + tok}
 	}
@@ -251,7 +254,11 @@ func runEvent(ctx context.Context, t *tracer, cfg *config.Config, ev eventFile) 
 	switch ev.Kind {
 	case KindLambda:
 		res := authorizer.New(t, cfg, logger).Evaluate(ctx, ev.Body)
-		a := lambdaAnswer("API Gateway ("+shapeName(res.Shape)+", this event)", res)
+		platform := "API Gateway (" + shapeName(res.Shape) + ", this event)"
+		if res.Shape == authorizer.ShapeAppSync {
+			platform = "AppSync (Lambda authorizer, this event)"
+		}
+		a := lambdaAnswer(platform, res)
 		return &explainAnswer{Answer: a, decision: res.Decision}, shapeName(res.Shape), nil
 	case KindAzureProxy:
 		req, err := parseHTTPRequest(ev.Body)
@@ -288,7 +295,7 @@ func answers(ctx context.Context, cfg *config.Config, d decision.Decision, r *de
 	lambdaOwn, azureOwn := false, false
 	if own != nil {
 		out = append(out, own.Answer)
-		lambdaOwn = strings.HasPrefix(own.Platform, "API Gateway")
+		lambdaOwn = strings.HasPrefix(own.Platform, "API Gateway") || strings.HasPrefix(own.Platform, "AppSync")
 		azureOwn = !lambdaOwn
 	}
 	if r == nil { // the adapter refused the event before asking the core
@@ -355,6 +362,10 @@ func shapeName(s string) string {
 		return "HTTP API payload 1.0"
 	case authorizer.ShapeHTTPv2:
 		return "HTTP API payload 2.0"
+	case authorizer.ShapeWebSocket:
+		return "WebSocket API $connect authorizer"
+	case authorizer.ShapeAppSync:
+		return "AppSync Lambda authorizer"
 	}
 	return "unrecognised event"
 }
@@ -371,6 +382,12 @@ func lambdaAnswer(platform string, res authorizer.Result) explain.Answer {
 		a.Answer = policyText(resp.PrincipalID, resp.PolicyDocument)
 	case events.APIGatewayV2CustomAuthorizerIAMPolicyResponse:
 		a.Answer = policyText(resp.PrincipalID, resp.PolicyDocument)
+	case events.AppSyncLambdaAuthorizerResponse:
+		ttl := 0
+		if resp.TTLOverride != nil {
+			ttl = *resp.TTLOverride
+		}
+		a.Answer = fmt.Sprintf(`AppSync response {"isAuthorized": %t, "ttlOverride": %d, "deniedFields": %q}`, resp.IsAuthorized, ttl, resp.DeniedFields)
 	}
 	return a
 }

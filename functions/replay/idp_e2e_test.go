@@ -118,6 +118,9 @@ func TestRealIdPTokensThroughBothAdapters(t *testing.T) {
 		"JWTGATE_OPENID_CONFIG": issuer + "/.well-known/openid-configuration",
 		"JWTGATE_AUDIENCES":     idpAPI,
 		"JWTGATE_TOKEN_TYPES":   "at+jwt",
+		// as events/replay.env, for the WebSocket shapes
+		"JWTGATE_TOKEN_QUERY":       TokenQuery,
+		"JWTGATE_TOKEN_SUBPROTOCOL": TokenProtocol,
 	}
 	ctx := context.Background()
 	c, err := core.FromEnv(ctx, envGetter(env), core.WithLogger(slog.New(slog.DiscardHandler)))

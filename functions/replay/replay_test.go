@@ -51,7 +51,7 @@ func TestReplayMeetsEveryExpectation(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
 	out := stdout.String()
-	if !strings.Contains(out, "36 events via") || !strings.Contains(out, "36 checked, every expectation met") {
+	if !strings.Contains(out, "54 events via") || !strings.Contains(out, "54 checked, every expectation met") {
 		t.Fatalf("summary line missing or wrong:\n%s", out)
 	}
 	for _, s := range shapes() {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
+	"github.com/jwtgate/jwtgate/functions/lambda/authorizer"
 	"github.com/jwtgate/jwtgate/shared/localrun"
 )
 
@@ -286,6 +287,11 @@ func (t *throughRuntime) Run(ctx context.Context, ev eventFile) outcome {
 		o.Reason = d.Reason
 		if o.Outcome == "" || o.Outcome == "-" {
 			o.Outcome = d.Outcome
+		}
+		if ev.Kind == KindLambda && d.Shape == authorizer.ShapeAppSync && o.Status == http.StatusForbidden {
+			// AppSync answers every isAuthorized:false alike (401
+			// UnauthorizedException); only the log tells why.
+			o.Status, o.Outcome = http.StatusUnauthorized, d.Outcome
 		}
 	}
 	return o

@@ -55,7 +55,7 @@ func TestReplayThroughRuntime(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "36 checked, every expectation met") {
+	if !strings.Contains(stdout.String(), "54 checked, every expectation met") {
 		t.Fatalf("summary:\n%s", stdout.String())
 	}
 }

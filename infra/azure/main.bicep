@@ -3,6 +3,19 @@
 // storage account, Application Insights on a Log Analytics workspace, and a
 // system-assigned managed identity.
 //
+// Hosting plan (parameter hostingPlan):
+//   FlexConsumption (default, FC1): where new Linux apps go (Linux
+//     Consumption is retired on 30 September 2028). The runtime is set in
+//     functionAppConfig (runtime custom), not in app settings; the package is
+//     deployed into a blob container of the storage account (one deploy);
+//     instance memory, maximum instance count and always-ready instances are
+//     parameters.
+//   Consumption (Y1, Linux): FUNCTIONS_WORKER_RUNTIME=custom; zip deploy runs
+//     the package from storage.
+//   Premium (EP1, Linux): pre-warmed instances, VNet integration; content on
+//     an Azure Files share of the storage account.
+// The same dist/azure-function.zip deploys to each:
+//
 //   az group create --name jwtgate-rg --location westeurope
 //   az deployment group create --resource-group jwtgate-rg \
 //     --template-file infra/azure/main.bicep \
@@ -11,17 +24,12 @@
 //   az functionapp deployment source config-zip --resource-group jwtgate-rg \
 //     --name <functionAppName output> --src dist/azure-function.zip
 //
-// Hosting plan: Consumption (Y1, Linux). Custom handlers are a documented,
-// long-standing runtime there (FUNCTIONS_WORKER_RUNTIME=custom, as the app
-// settings below say), the plan bills per execution and scales to zero, and
-// zip deploy runs the package from storage. Flex Consumption configures the
-// runtime through functionAppConfig rather than app settings and needs a
-// deployment container; moving there later changes the plan and site
-// resources only, not the package or the JWTGATE_ settings. Note that
-// Microsoft has announced the end of new features for Linux Consumption.
+// Add hostingPlan=Consumption or hostingPlan=Premium to the parameters for
+// the other plans (the Azure deploy page has the steps per plan).
 //
 // Offline checks: infra/check parses this file structurally (parameters,
-// resources, app settings); the bicep compiler is not installed there.
+// resources, app settings, each plan's shape); the bicep compiler is not
+// installed there.
 
 targetScope = 'resourceGroup'
 
@@ -37,6 +45,37 @@ param appName string = 'jwtgate-${uniqueString(resourceGroup().id)}'
 @minLength(3)
 @maxLength(24)
 param storageAccountName string = 'stjwtgate${uniqueString(resourceGroup().id)}'
+
+@description('Hosting plan: FlexConsumption (FC1), Consumption (Y1, Linux) or Premium (EP1).')
+@allowed([
+  'FlexConsumption'
+  'Consumption'
+  'Premium'
+])
+param hostingPlan string = 'FlexConsumption'
+
+@description('Flex Consumption: memory of each instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Flex Consumption: most instances the app scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Flex Consumption: always-ready instances for the HTTP functions (0: scale to zero; each one is billed while idle).')
+@minValue(0)
+@maxValue(1000)
+param alwaysReadyInstances int = 0
+
+@description('Flex Consumption: blob container of the storage account that holds the deployed package.')
+@minLength(3)
+@maxLength(63)
+param deploymentContainerName string = 'app-package'
 
 @description('Days Log Analytics keeps the logs and Application Insights data.')
 @minValue(30)
@@ -103,6 +142,9 @@ param jwtgateTokenQuery string = ''
 @description('JWTGATE_TOKEN_COOKIE: cookie carrying the token.')
 param jwtgateTokenCookie string = ''
 
+@description('JWTGATE_TOKEN_SUBPROTOCOL: Sec-WebSocket-Protocol marker (e.g. jwtgate.bearer): the protocol after it is the token (WebSocket clients that cannot set headers).')
+param jwtgateTokenSubprotocol string = ''
+
 @description('JWTGATE_REQUIRED_SCOPES: space-separated scopes that must all be present (scope string, or scp string/array).')
 param jwtgateRequiredScopes string = ''
 
@@ -133,7 +175,7 @@ param jwtgateWarmupTimeout string = ''
 @description('JWTGATE_TOKEN_CACHE_SIZE: verified tokens kept in memory (0 disables the cache). Empty: 10000.')
 param jwtgateTokenCacheSize string = ''
 
-@description('JWTGATE_TOKEN_CACHE_TTL: longest time a verified token is cached (never past its exp). Empty: 5m.')
+@description('JWTGATE_TOKEN_CACHE_TTL: longest time a verified token is cached, also the most an AppSync answer may be cached (never past its exp). Empty: 5m.')
 param jwtgateTokenCacheTtl string = ''
 
 @description('JWTGATE_FORWARD_CLAIMS: comma-separated extra claims put in the authorizer context / identity headers.')
@@ -200,6 +242,7 @@ var jwtgateSettings = [
   { name: 'JWTGATE_TOKEN_SCHEME', value: jwtgateTokenScheme }
   { name: 'JWTGATE_TOKEN_QUERY', value: jwtgateTokenQuery }
   { name: 'JWTGATE_TOKEN_COOKIE', value: jwtgateTokenCookie }
+  { name: 'JWTGATE_TOKEN_SUBPROTOCOL', value: jwtgateTokenSubprotocol }
   { name: 'JWTGATE_REQUIRED_SCOPES', value: jwtgateRequiredScopes }
   { name: 'JWTGATE_REQUIRED_CLAIMS', value: jwtgateRequiredClaims }
   { name: 'JWTGATE_RULE', value: jwtgateRule }
@@ -250,10 +293,11 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
-// The Functions host keeps its keys and locks here, and zip deploy on Linux
-// Consumption stores the package here (WEBSITE_RUN_FROM_PACKAGE). That
-// deploy path needs the account key, so AzureWebJobsStorage is a connection
-// string; no blob is public and TLS 1.2 is the floor.
+// The Functions host keeps its keys and locks here; zip deploy stores the
+// package here (Flex: the deployment container; Consumption: run from
+// package; Premium: the content share). Those deploy paths are set up with
+// the account key, so AzureWebJobsStorage is a connection string; no blob
+// is public and TLS 1.2 is the floor.
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: storageAccountName
   location: location
@@ -268,20 +312,92 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
-  name: '${appName}-plan'
-  location: location
-  kind: 'functionapp'
-  sku: {
+var isFlex = hostingPlan == 'FlexConsumption'
+var isPremium = hostingPlan == 'Premium'
+
+// Flex Consumption keeps the package in this container (one deploy).
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = if (isFlex) {
+  parent: storage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = if (isFlex) {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+var planSku = {
+  FlexConsumption: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  Consumption: {
     name: 'Y1'
     tier: 'Dynamic'
   }
+  Premium: {
+    name: 'EP1'
+    tier: 'ElasticPremium'
+  }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: '${appName}-plan'
+  location: location
+  kind: isPremium ? 'elastic' : 'functionapp'
+  sku: planSku[hostingPlan]
   properties: {
     reserved: true // Linux
   }
 }
 
 var storageConnection = 'DefaultEndpointsProtocol=https;AccountName=${storage.name};EndpointSuffix=${environment().suffixes.storage};AccountKey=${storage.listKeys().keys[0].value}'
+
+// Flex Consumption: the runtime, scale and deployment storage. The other
+// plans take the runtime from FUNCTIONS_WORKER_RUNTIME instead, which Flex
+// refuses (as it refuses FUNCTIONS_EXTENSION_VERSION).
+var flexConfig = {
+  deployment: {
+    storage: {
+      type: 'blobContainer'
+      value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+      authentication: {
+        type: 'StorageAccountConnectionString'
+        storageAccountConnectionStringName: 'DEPLOYMENT_STORAGE_CONNECTION_STRING'
+      }
+    }
+  }
+  scaleAndConcurrency: {
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    alwaysReady: alwaysReadyInstances > 0 ? [
+      { name: 'http', instanceCount: alwaysReadyInstances }
+    ] : []
+  }
+  runtime: {
+    name: 'custom'
+    version: '1.0'
+  }
+}
+
+// App settings that differ per plan.
+var classicRuntimeSettings = [
+  { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
+  { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'custom' }
+]
+var planSettings = {
+  FlexConsumption: [
+    { name: 'DEPLOYMENT_STORAGE_CONNECTION_STRING', value: storageConnection }
+  ]
+  Consumption: classicRuntimeSettings
+  Premium: concat(classicRuntimeSettings, [
+    { name: 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', value: storageConnection }
+    { name: 'WEBSITE_CONTENTSHARE', value: toLower(appName) }
+  ])
+}
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   name: appName
@@ -292,23 +408,27 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   identity: {
     type: 'SystemAssigned'
   }
+  dependsOn: [
+    deploymentContainer
+  ]
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    functionAppConfig: isFlex ? flexConfig : null
     siteConfig: {
-      linuxFxVersion: '' // custom handler: no language stack
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: concat([
         { name: 'AzureWebJobsStorage', value: storageConnection }
-        { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
-        { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'custom' }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
-      ], filter(jwtgateSettings, s => !empty(s.value)))
+      ], planSettings[hostingPlan], filter(jwtgateSettings, s => !empty(s.value)))
     }
   }
 }
+
+@description('Hosting plan SKU the app runs on (FC1, Y1 or EP1).')
+output planSku string = planSku[hostingPlan].name
 
 @description('Function App name, for az functionapp deployment source config-zip / func azure functionapp publish.')
 output functionAppName string = functionApp.name

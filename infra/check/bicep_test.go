@@ -162,9 +162,9 @@ func TestBicepDeclaresALinuxCustomHandlerFunctionApp(t *testing.T) {
 		}
 	}
 	plan := resourceBody(t, d, have["Microsoft.Web/serverfarms"])
-	for _, want := range []string{"reserved: true", "name: 'Y1'", "tier: 'Dynamic'"} {
+	for _, want := range []string{"reserved: true", "sku: planSku[hostingPlan]"} {
 		if !strings.Contains(plan, want) {
-			t.Errorf("plan lacks %q (Linux Consumption)", want)
+			t.Errorf("plan lacks %q (Linux, the SKU of the chosen hosting plan)", want)
 		}
 	}
 	for name, want := range map[string]string{
@@ -187,6 +187,191 @@ func TestBicepDeclaresALinuxCustomHandlerFunctionApp(t *testing.T) {
 	if !strings.Contains(ai, "WorkspaceResourceId: "+have["Microsoft.OperationalInsights/workspaces"]+".id") {
 		t.Error("Application Insights is not attached to the Log Analytics workspace")
 	}
+}
+
+// planShape is what the template deploys for one value of hostingPlan.
+type planShape struct {
+	sku, tier string
+	settings  map[string]string // the plan's own app settings
+	flex      bool              // functionAppConfig is set
+}
+
+// hostingPlans reads the hostingPlan parameter's allowed values and, for
+// each, the plan SKU (var planSku) and the plan's app settings (var
+// planSettings, following references to other setting arrays).
+func hostingPlans(t *testing.T, d bicepDoc) (map[string]planShape, string) {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)@allowed\(\[([^\]]*)\]\)\s*param hostingPlan string = '(\w+)'`).FindStringSubmatch(d.src)
+	if m == nil {
+		t.Fatal("no hostingPlan parameter with @allowed values and a default")
+	}
+	out := map[string]planShape{}
+	skus := varBody(t, d, "planSku")
+	settings := varBody(t, d, "planSettings")
+	isFlex := regexp.MustCompile(`(?m)^var isFlex = hostingPlan == '(\w+)'$`).FindStringSubmatch(d.src)
+	if isFlex == nil {
+		t.Fatal("no var isFlex = hostingPlan == '...'")
+	}
+	for _, q := range regexp.MustCompile(`'(\w+)'`).FindAllStringSubmatch(m[1], -1) {
+		name := q[1]
+		sku := regexp.MustCompile(`(?s)\b` + name + `:\s*\{\s*name:\s*'(\w+)'\s*tier:\s*'(\w+)'\s*\}`).FindStringSubmatch(skus)
+		if sku == nil {
+			t.Errorf("planSku has no name and tier for %s", name)
+			continue
+		}
+		p := planShape{sku: sku[1], tier: sku[2], settings: map[string]string{}, flex: isFlex[1] == name}
+		entry := regexp.MustCompile(`(?ms)^  ` + name + `:(.*?)(^  \w+:|\z)`).FindStringSubmatch(settings)
+		if entry == nil {
+			t.Errorf("planSettings has no entry for %s", name)
+			continue
+		}
+		text := entry[1]
+		for _, ref := range regexp.MustCompile(`\b(\w+Settings)\b`).FindAllStringSubmatch(text, -1) {
+			text += varBody(t, d, ref[1])
+		}
+		for _, s := range reSetting.FindAllStringSubmatch(text, -1) {
+			p.settings[s[1]] = s[2]
+		}
+		out[name] = p
+	}
+	return out, m[2]
+}
+
+// varBody is the text of a var declaration's value (up to the line that
+// closes it at column 0).
+func varBody(t *testing.T, d bicepDoc, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?ms)^var ` + name + ` = (.*?)^[\]}]\)?$`).FindStringSubmatch(d.src)
+	if m == nil {
+		t.Fatalf("no var %s", name)
+	}
+	return m[1]
+}
+
+// TestBicepEachHostingPlan: Flex Consumption is the default and gets the
+// runtime, scale and deployment storage from functionAppConfig (and none of
+// the app settings Flex refuses); Linux Consumption and Premium remain a
+// parameter choice with the custom worker runtime (Premium: a content
+// share). The same package deploys to each with config-zip, so no plan
+// points WEBSITE_RUN_FROM_PACKAGE at a URL of its own.
+func TestBicepEachHostingPlan(t *testing.T) {
+	d := loadBicep(t)
+	plans, def := hostingPlans(t, d)
+	if def != "FlexConsumption" {
+		t.Errorf("default hosting plan %s, want FlexConsumption", def)
+	}
+	want := map[string][2]string{"FlexConsumption": {"FC1", "FlexConsumption"}, "Consumption": {"Y1", "Dynamic"}, "Premium": {"EP1", "ElasticPremium"}}
+	if len(plans) != len(want) {
+		t.Errorf("hosting plans %v, want %v", plans, want)
+	}
+	for name, w := range want {
+		p, ok := plans[name]
+		if !ok {
+			t.Errorf("hostingPlan does not allow %s", name)
+			continue
+		}
+		if p.sku != w[0] || p.tier != w[1] {
+			t.Errorf("%s: SKU %s/%s, want %s/%s", name, p.sku, p.tier, w[0], w[1])
+		}
+		if _, ok := p.settings["WEBSITE_RUN_FROM_PACKAGE"]; ok {
+			t.Errorf("%s sets WEBSITE_RUN_FROM_PACKAGE: the config-zip deploy of make package's zip sets it", name)
+		}
+		for s := range p.settings {
+			if strings.Contains(appSettingsCommon(t, d), "'"+s+"'") {
+				t.Errorf("%s: %s is both a plan setting and a common one", name, s)
+			}
+		}
+		switch name {
+		case "FlexConsumption":
+			if !p.flex {
+				t.Errorf("Flex Consumption does not get functionAppConfig")
+			}
+			for _, refused := range []string{"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTSHARE"} {
+				if _, ok := p.settings[refused]; ok {
+					t.Errorf("Flex Consumption sets %s, which it refuses", refused)
+				}
+			}
+		default:
+			if p.flex {
+				t.Errorf("%s gets functionAppConfig (Flex only)", name)
+			}
+			if p.settings["FUNCTIONS_WORKER_RUNTIME"] != "'custom'" || p.settings["FUNCTIONS_EXTENSION_VERSION"] != "'~4'" {
+				t.Errorf("%s: worker runtime %q, extension version %q; want 'custom' and '~4'", name, p.settings["FUNCTIONS_WORKER_RUNTIME"], p.settings["FUNCTIONS_EXTENSION_VERSION"])
+			}
+		}
+		if name == "Premium" && (p.settings["WEBSITE_CONTENTAZUREFILECONNECTIONSTRING"] == "" || p.settings["WEBSITE_CONTENTSHARE"] == "") {
+			t.Errorf("Premium lacks its content share settings: %v", p.settings)
+		}
+	}
+	app := resourceBody(t, d, "functionApp")
+	if !strings.Contains(app, "functionAppConfig: isFlex ? flexConfig : null") {
+		t.Error("the Function App does not set functionAppConfig from flexConfig on Flex only")
+	}
+	if !strings.Contains(app, "planSettings[hostingPlan]") {
+		t.Error("the Function App's app settings do not include the plan's own")
+	}
+	flex := varBody(t, d, "flexConfig")
+	for _, want := range []string{
+		"name: 'custom'",
+		"type: 'blobContainer'",
+		"${deploymentContainerName}",
+		"instanceMemoryMB: instanceMemoryMB",
+		"maximumInstanceCount: maximumInstanceCount",
+		"instanceCount: alwaysReadyInstances",
+		"name: 'http'",
+	} {
+		if !strings.Contains(flex, want) {
+			t.Errorf("flexConfig lacks %q", want)
+		}
+	}
+	conn := regexp.MustCompile(`storageAccountConnectionStringName:\s*'(\w+)'`).FindStringSubmatch(flex)
+	if conn == nil || plans["FlexConsumption"].settings[conn[1]] == "" {
+		t.Errorf("the deployment storage's connection string setting %v is not a Flex app setting", conn)
+	}
+	container := resourceBody(t, d, "deploymentContainer")
+	if !strings.Contains(container, "if (isFlex)") || !strings.Contains(container, "name: deploymentContainerName") || !strings.Contains(container, "publicAccess: 'None'") {
+		t.Errorf("deployment container: %s", container)
+	}
+	for _, p := range []string{"instanceMemoryMB", "maximumInstanceCount", "alwaysReadyInstances", "deploymentContainerName"} {
+		if _, ok := d.params[p]; !ok {
+			t.Errorf("no parameter %s", p)
+		}
+	}
+}
+
+func TestBicepPlanCheckerSeesChanges(t *testing.T) {
+	src := string(readRepoFile(t, bicepFile))
+	mutate := func(old, new string) bicepDoc {
+		t.Helper()
+		if !strings.Contains(src, old) {
+			t.Fatalf("%q is not in the template", old)
+		}
+		return parseBicep(t, strings.Replace(src, old, new, 1))
+	}
+	if _, def := hostingPlans(t, mutate("param hostingPlan string = 'FlexConsumption'", "param hostingPlan string = 'Consumption'")); def != "Consumption" {
+		t.Errorf("a changed default reads as %s", def)
+	}
+	if plans, _ := hostingPlans(t, mutate("name: 'Y1'", "name: 'Y2'")); plans["Consumption"].sku != "Y2" {
+		t.Errorf("a changed SKU reads as %s", plans["Consumption"].sku)
+	}
+	plans, _ := hostingPlans(t, mutate("  { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'custom' }\n", ""))
+	if _, ok := plans["Premium"].settings["FUNCTIONS_WORKER_RUNTIME"]; ok {
+		t.Error("a removed worker runtime setting is still seen on Premium")
+	}
+	if _, ok := plans["FlexConsumption"].settings["FUNCTIONS_EXTENSION_VERSION"]; ok {
+		t.Error("Flex reads another plan's settings")
+	}
+}
+
+// appSettingsCommon is the first array of the Function App's appSettings
+// concat: the settings every plan gets.
+func appSettingsCommon(t *testing.T, d bicepDoc) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)appSettings: concat\(\[(.*?)\]`).FindStringSubmatch(resourceBody(t, d, "functionApp"))
+	if m == nil {
+		t.Fatal("the Function App's appSettings are not concat([...], ...)")
+	}
+	return m[1]
 }
 
 func TestBicepSettingsAreEveryJwtgateSettingFromItsParameter(t *testing.T) {

@@ -190,6 +190,7 @@ const (
 	settingFailedStatus  = "failed_validation_httpcode"
 	settingFailedMessage = "failed_validation_error_message"
 	settingRoutes        = "routes"
+	settingDeniedFields  = "denied_fields"
 )
 
 // Default returns a Config with every default applied and no key source,

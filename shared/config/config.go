@@ -57,11 +57,18 @@ type Config struct {
 	Scheme     string // JWTGATE_TOKEN_SCHEME (default Bearer; "-" for none)
 	QueryParam string // JWTGATE_TOKEN_QUERY
 	CookieName string // JWTGATE_TOKEN_COOKIE
+	// Subprotocol is the Sec-WebSocket-Protocol marker whose next protocol
+	// is the token (JWTGATE_TOKEN_SUBPROTOCOL; "" reads no subprotocol).
+	Subprotocol string
 
 	// Authorization.
 	RequiredScopes []string           // JWTGATE_REQUIRED_SCOPES
 	RequiredClaims []ClaimRequirement // policy file / APIM required-claims
 	Routes         []RouteRule        // policy file
+	// DeniedFields maps requirements to AppSync fields: an allowed token
+	// that fails a rule's requirements gets its fields in deniedFields
+	// (policy file denied_fields; AppSync answers only).
+	DeniedFields []FieldRule
 
 	// Rules (CEL expressions, see package shared/rules).
 	Rule          string // JWTGATE_RULE / policy rule: every allowed request must satisfy it
@@ -154,6 +161,14 @@ func (c *Config) HasRules() bool {
 		}
 	}
 	return false
+}
+
+// FieldRule denies AppSync fields ("TypeName.fieldName") to tokens that
+// lack one of Scopes or fail one of Claims.
+type FieldRule struct {
+	Scopes []string           `json:"scopes,omitempty" yaml:"scopes,omitempty"`
+	Claims []ClaimRequirement `json:"claims,omitempty" yaml:"claims,omitempty"`
+	Fields []string           `json:"fields" yaml:"fields"`
 }
 
 // Defaults used when a setting is absent.

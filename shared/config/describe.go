@@ -52,7 +52,7 @@ func (c *Config) Describe(p Provenance, getenv func(string) string) []Effective 
 		}
 		out = append(out, e)
 	}
-	for _, name := range []string{"keys", settingRoutes, settingFailedStatus, settingFailedMessage} {
+	for _, name := range []string{"keys", settingRoutes, settingDeniedFields, settingFailedStatus, settingFailedMessage} {
 		if from := p.From(name); len(from) > 0 {
 			out = append(out, Effective{Setting: name, Value: fileOnly[name](c), From: from})
 		}
@@ -91,16 +91,17 @@ var describers = map[string]func(c *Config) string{
 		}
 		return strings.Join(c.TokenTypes, ",")
 	},
-	"JWTGATE_MAX_TOKEN_BYTES": func(c *Config) string { return strconv.Itoa(c.MaxTokenBytes) },
-	"JWTGATE_TOKEN_HEADER":    func(c *Config) string { return orNone(c.HeaderName, "(none)") },
-	"JWTGATE_TOKEN_SCHEME":    func(c *Config) string { return orNone(c.Scheme, "(none: the header holds the bare token)") },
-	"JWTGATE_TOKEN_QUERY":     func(c *Config) string { return c.QueryParam },
-	"JWTGATE_TOKEN_COOKIE":    func(c *Config) string { return c.CookieName },
-	"JWTGATE_REQUIRED_SCOPES": func(c *Config) string { return strings.Join(c.RequiredScopes, " ") },
-	"JWTGATE_REQUIRED_CLAIMS": func(c *Config) string { return claimRequirements(c.RequiredClaims) },
-	"JWTGATE_HTTP_TIMEOUT":    func(c *Config) string { return duration(c.HTTPTimeout) },
-	"JWTGATE_JWKS_COOLDOWN":   func(c *Config) string { return duration(c.JWKSCooldown) },
-	"JWTGATE_JWKS_REFRESH":    func(c *Config) string { return duration(c.RefreshInterval) },
+	"JWTGATE_MAX_TOKEN_BYTES":   func(c *Config) string { return strconv.Itoa(c.MaxTokenBytes) },
+	"JWTGATE_TOKEN_HEADER":      func(c *Config) string { return orNone(c.HeaderName, "(none)") },
+	"JWTGATE_TOKEN_SCHEME":      func(c *Config) string { return orNone(c.Scheme, "(none: the header holds the bare token)") },
+	"JWTGATE_TOKEN_QUERY":       func(c *Config) string { return c.QueryParam },
+	"JWTGATE_TOKEN_COOKIE":      func(c *Config) string { return c.CookieName },
+	"JWTGATE_TOKEN_SUBPROTOCOL": func(c *Config) string { return c.Subprotocol },
+	"JWTGATE_REQUIRED_SCOPES":   func(c *Config) string { return strings.Join(c.RequiredScopes, " ") },
+	"JWTGATE_REQUIRED_CLAIMS":   func(c *Config) string { return claimRequirements(c.RequiredClaims) },
+	"JWTGATE_HTTP_TIMEOUT":      func(c *Config) string { return duration(c.HTTPTimeout) },
+	"JWTGATE_JWKS_COOLDOWN":     func(c *Config) string { return duration(c.JWKSCooldown) },
+	"JWTGATE_JWKS_REFRESH":      func(c *Config) string { return duration(c.RefreshInterval) },
 	"JWTGATE_JWKS_MAX_STALENESS": func(c *Config) string {
 		return duration(c.MaxStaleness)
 	},
@@ -185,14 +186,14 @@ var fileOnly = map[string]func(c *Config) string{
 	settingRoutes: func(c *Config) string {
 		parts := make([]string, 0, len(c.Routes))
 		for _, r := range c.Routes {
-			s := strings.TrimSpace(r.Method + " " + r.Path)
-			if len(r.Scopes) > 0 {
-				s += " scopes=" + strings.Join(r.Scopes, " ")
-			}
-			if len(r.Claims) > 0 {
-				s += " claims=" + claimRequirements(r.Claims)
-			}
-			parts = append(parts, s)
+			parts = append(parts, strings.TrimSpace(r.Method+" "+r.Path)+requirementText(r.Scopes, r.Claims))
+		}
+		return strings.Join(parts, "; ")
+	},
+	settingDeniedFields: func(c *Config) string {
+		parts := make([]string, 0, len(c.DeniedFields))
+		for _, r := range c.DeniedFields {
+			parts = append(parts, strings.Join(r.Fields, ",")+" unless"+requirementText(r.Scopes, r.Claims))
 		}
 		return strings.Join(parts, "; ")
 	},
@@ -268,6 +269,18 @@ func duration(d time.Duration) string { return d.String() }
 func orNone(s, none string) string {
 	if s == "" {
 		return none
+	}
+	return s
+}
+
+// requirementText renders a rule's requirements: " scopes=a b claims=…".
+func requirementText(scopes []string, claims []ClaimRequirement) string {
+	s := ""
+	if len(scopes) > 0 {
+		s += " scopes=" + strings.Join(scopes, " ")
+	}
+	if len(claims) > 0 {
+		s += " claims=" + claimRequirements(claims)
 	}
 	return s
 }

@@ -59,3 +59,32 @@ func TestProvenanceNamesEachLayer(t *testing.T) {
 		t.Errorf("Describe lists %d settings, Settings has %d", len(from), len(Settings))
 	}
 }
+
+// TestDescribeShowsTheWebSocketAndAppSyncSettings: the subprotocol marker
+// and the AppSync field rules from a policy file are described with the
+// file as their source.
+func TestDescribeShowsTheWebSocketAndAppSyncSettings(t *testing.T) {
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	doc := "token_subprotocol: jwtgate.bearer\ndenied_fields:\n  - scopes: [finance]\n    fields: [Order.cost, Order.margin]\n"
+	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"JWTGATE_POLICY_FILE": pol, "JWTGATE_OPENID_CONFIG": testDiscovery, "JWTGATE_AUDIENCES": "api"}
+	getenv := func(k string) string { return env[k] }
+	c, p, err := FromEnvWithProvenance(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"JWTGATE_TOKEN_SUBPROTOCOL": "jwtgate.bearer", "denied_fields": "Order.cost,Order.margin unless scopes=finance"}
+	for _, e := range c.Describe(p, getenv) {
+		if w, ok := want[e.Setting]; ok {
+			if e.Value != w || len(e.From) == 0 || !strings.Contains(e.From[0], "policy.yaml") {
+				t.Errorf("%s = %q from %v, want %q from the policy file", e.Setting, e.Value, e.From, w)
+			}
+			delete(want, e.Setting)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("not described: %v", want)
+	}
+}

@@ -101,13 +101,14 @@ var envParsers = map[string]func(b *builder, name, v string){
 			b.mark(n, n)
 		}
 	},
-	"JWTGATE_TOKEN_TYPES":     func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.TokenTypes) },
-	"JWTGATE_MAX_TOKEN_BYTES": func(b *builder, n, v string) { b.setInt(n, n, v, &b.c.MaxTokenBytes) },
-	"JWTGATE_TOKEN_HEADER":    func(b *builder, n, v string) { b.setOptional(n, n, v, &b.c.HeaderName) },
-	"JWTGATE_TOKEN_SCHEME":    func(b *builder, n, v string) { b.setOptional(n, n, v, &b.c.Scheme) },
-	"JWTGATE_TOKEN_QUERY":     func(b *builder, n, v string) { b.setString(n, n, v, &b.c.QueryParam) },
-	"JWTGATE_TOKEN_COOKIE":    func(b *builder, n, v string) { b.setString(n, n, v, &b.c.CookieName) },
-	"JWTGATE_REQUIRED_SCOPES": func(b *builder, n, v string) { b.setList(n, n, strings.Fields(v), &b.c.RequiredScopes) },
+	"JWTGATE_TOKEN_TYPES":       func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.TokenTypes) },
+	"JWTGATE_MAX_TOKEN_BYTES":   func(b *builder, n, v string) { b.setInt(n, n, v, &b.c.MaxTokenBytes) },
+	"JWTGATE_TOKEN_HEADER":      func(b *builder, n, v string) { b.setOptional(n, n, v, &b.c.HeaderName) },
+	"JWTGATE_TOKEN_SCHEME":      func(b *builder, n, v string) { b.setOptional(n, n, v, &b.c.Scheme) },
+	"JWTGATE_TOKEN_QUERY":       func(b *builder, n, v string) { b.setString(n, n, v, &b.c.QueryParam) },
+	"JWTGATE_TOKEN_COOKIE":      func(b *builder, n, v string) { b.setString(n, n, v, &b.c.CookieName) },
+	"JWTGATE_TOKEN_SUBPROTOCOL": func(b *builder, n, v string) { b.setString(n, n, v, &b.c.Subprotocol) },
+	"JWTGATE_REQUIRED_SCOPES":   func(b *builder, n, v string) { b.setList(n, n, strings.Fields(v), &b.c.RequiredScopes) },
 	"JWTGATE_REQUIRED_CLAIMS": func(b *builder, n, v string) {
 		reqs, err := parseClaimRequirements(v)
 		if err != nil {

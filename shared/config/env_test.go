@@ -249,6 +249,10 @@ func TestFromEnvVariables(t *testing.T) {
 		{"token query invalid", map[string]string{"JWTGATE_TOKEN_QUERY": "a&b"}, nil, `JWTGATE_TOKEN_QUERY: "a&b" is not a valid query parameter name`},
 		{"token cookie", map[string]string{"JWTGATE_TOKEN_COOKIE": "session"}, func(c *Config) bool { return c.CookieName == "session" }, ""},
 		{"token cookie invalid", map[string]string{"JWTGATE_TOKEN_COOKIE": "a;b"}, nil, `JWTGATE_TOKEN_COOKIE: "a;b" is not a valid cookie name`},
+		{"token subprotocol", map[string]string{"JWTGATE_TOKEN_SUBPROTOCOL": "jwtgate.bearer"}, func(c *Config) bool { return c.Subprotocol == "jwtgate.bearer" }, ""},
+		{"token subprotocol alone is a token source", map[string]string{"JWTGATE_TOKEN_HEADER": "-", "JWTGATE_TOKEN_SUBPROTOCOL": "jwtgate.bearer"},
+			func(c *Config) bool { return c.HeaderName == "" && c.Subprotocol == "jwtgate.bearer" }, ""},
+		{"token subprotocol invalid", map[string]string{"JWTGATE_TOKEN_SUBPROTOCOL": "a,b"}, nil, `JWTGATE_TOKEN_SUBPROTOCOL: "a,b" is not a valid WebSocket subprotocol name`},
 
 		// authorization
 		{"required scopes are space-separated", map[string]string{"JWTGATE_REQUIRED_SCOPES": " read:orders  write:orders "},

@@ -30,14 +30,16 @@ type policyFile struct {
 	ClientIDs         []string `json:"client_ids" yaml:"client_ids"`
 	TokenUse          *string  `json:"token_use" yaml:"token_use"`
 
-	TokenHeader *string `json:"token_header" yaml:"token_header"`
-	TokenScheme *string `json:"token_scheme" yaml:"token_scheme"`
-	TokenQuery  *string `json:"token_query" yaml:"token_query"`
-	TokenCookie *string `json:"token_cookie" yaml:"token_cookie"`
+	TokenHeader      *string `json:"token_header" yaml:"token_header"`
+	TokenScheme      *string `json:"token_scheme" yaml:"token_scheme"`
+	TokenQuery       *string `json:"token_query" yaml:"token_query"`
+	TokenCookie      *string `json:"token_cookie" yaml:"token_cookie"`
+	TokenSubprotocol *string `json:"token_subprotocol" yaml:"token_subprotocol"`
 
 	RequiredScopes []string           `json:"required_scopes" yaml:"required_scopes"`
 	RequiredClaims []ClaimRequirement `json:"required_claims" yaml:"required_claims"`
 	Routes         []RouteRule        `json:"routes" yaml:"routes"`
+	DeniedFields   []FieldRule        `json:"denied_fields" yaml:"denied_fields"`
 	Rule           *string            `json:"rule" yaml:"rule"`
 	RuleCostLimit  *int               `json:"rule_cost_limit" yaml:"rule_cost_limit"`
 
@@ -343,6 +345,7 @@ func (b *builder) policy(p *policyFile, at string) {
 	}{
 		{"JWTGATE_TOKEN_QUERY", "token_query", p.TokenQuery, &b.c.QueryParam},
 		{"JWTGATE_TOKEN_COOKIE", "token_cookie", p.TokenCookie, &b.c.CookieName},
+		{"JWTGATE_TOKEN_SUBPROTOCOL", "token_subprotocol", p.TokenSubprotocol, &b.c.Subprotocol},
 		{"JWTGATE_USAGE_IDENTIFIER_CLAIM", "usage_identifier_claim", p.UsageIdentifierClaim, &b.c.UsageIdentifierClaim},
 		{settingFailedMessage, "failed_validation_error_message", p.FailedMessage, &b.c.FailedMessage},
 		{"JWTGATE_RULE", "rule", p.Rule, &b.c.Rule},
@@ -373,6 +376,16 @@ func (b *builder) policy(p *policyFile, at string) {
 			b.c.Routes[i] = r
 		}
 		b.mark(settingRoutes, at+"routes")
+	}
+	if p.DeniedFields != nil {
+		b.c.DeniedFields = make([]FieldRule, len(p.DeniedFields))
+		for i, r := range p.DeniedFields {
+			r.Scopes = trimAll(r.Scopes)
+			r.Claims = normalizeClaims(r.Claims)
+			r.Fields = trimAll(r.Fields)
+			b.c.DeniedFields[i] = r
+		}
+		b.mark(settingDeniedFields, at+"denied_fields")
 	}
 	if p.ClaimHeaders != nil {
 		m := make(map[string]string, len(p.ClaimHeaders))

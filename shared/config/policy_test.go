@@ -283,17 +283,76 @@ func TestValidateRoutes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := base()
 			c.Routes = tt.routes
-			err := c.Validate()
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error %v, want %q", err, tt.wantErr)
-			}
+			wantValidateError(t, c, tt.wantErr)
 		})
+	}
+}
+
+// wantValidateError checks c.Validate: no error when want is "", else an
+// error containing want.
+func wantValidateError(t *testing.T, c *Config, want string) {
+	t.Helper()
+	err := c.Validate()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("unexpected error %v", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
+func TestValidateDeniedFields(t *testing.T) {
+	tests := []struct {
+		name    string
+		rules   []FieldRule
+		wantErr string
+	}{
+		{"valid rules", []FieldRule{{Scopes: []string{"admin"}, Fields: []string{"Mutation.deleteOrder", "_T.f_1"}}, {Claims: []ClaimRequirement{{Name: "org"}}, Fields: []string{"Order.cost"}}}, ""},
+		{"rule without requirements", []FieldRule{{Fields: []string{"Order.cost"}}}, "denied_fields[0]: a rule needs scopes or claims"},
+		{"rule without fields", []FieldRule{{Scopes: []string{"admin"}}}, "denied_fields[0].fields: no fields"},
+		{"field without type", []FieldRule{{Scopes: []string{"admin"}, Fields: []string{"cost"}}}, `denied_fields[0].fields: "cost" is not TypeName.fieldName`},
+		{"field with three parts", []FieldRule{{Scopes: []string{"admin"}, Fields: []string{"A.b.c"}}}, `"A.b.c" is not TypeName.fieldName`},
+		{"field starting with a digit", []FieldRule{{Scopes: []string{"admin"}, Fields: []string{"Order.1st"}}}, `"Order.1st" is not TypeName.fieldName`},
+		{"scope with a space", []FieldRule{{Scopes: []string{"a b"}, Fields: []string{"A.b"}}}, `denied_fields[0].scopes: "a b" is not a scope token`},
+		{"claim without a name", []FieldRule{{Claims: []ClaimRequirement{{}}, Fields: []string{"A.b"}}}, "denied_fields[0].claims[0]: claim name is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.OpenIDConfigURLs = []string{testDiscovery}
+			c.Audiences = []string{"api"}
+			c.DeniedFields = tt.rules
+			wantValidateError(t, c, tt.wantErr)
+		})
+	}
+}
+
+func TestPolicyDeniedFieldsAndSubprotocol(t *testing.T) {
+	c, err := LoadPolicy([]byte(`openid_config: [`+testDiscovery+`]
+audiences: [api]
+token_subprotocol: jwtgate.bearer
+denied_fields:
+  - scopes: [" admin "]
+    fields: [Mutation.deleteOrder, " Order.cost "]
+  - claims: [{name: department, values: [finance]}]
+    fields: [Order.margin]
+`), "policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FieldRule{
+		{Scopes: []string{"admin"}, Fields: []string{"Mutation.deleteOrder", "Order.cost"}},
+		{Claims: []ClaimRequirement{{Name: "department", Values: []string{"finance"}}}, Fields: []string{"Order.margin"}},
+	}
+	if !reflect.DeepEqual(c.DeniedFields, want) || c.Subprotocol != "jwtgate.bearer" {
+		t.Fatalf("denied fields %+v subprotocol %q", c.DeniedFields, c.Subprotocol)
+	}
+	if _, err := LoadPolicy([]byte(`{"openid_config":["`+testDiscovery+`"],"audiences":["api"],"denied_fields":[{"fields":["A.b"]}]}`), "p.json"); err == nil ||
+		!strings.Contains(err.Error(), "denied_fields[0]: a rule needs scopes or claims") {
+		t.Fatalf("error %v", err)
 	}
 }
 

@@ -32,6 +32,7 @@ const (
 var routeMethods = map[string]bool{
 	"*": true, "GET": true, "HEAD": true, "POST": true, "PUT": true,
 	"PATCH": true, "DELETE": true, "OPTIONS": true,
+	"CONNECT": true, // API Gateway WebSocket $connect
 }
 
 // Validate checks that c is complete and consistent. Each error names the
@@ -44,6 +45,7 @@ func (c *Config) Validate() error {
 	v.tenancy(c)
 	v.extraction(c)
 	v.authorization(c)
+	v.deniedFields(c)
 	v.rules(c)
 	v.cache(c)
 	v.output(c)
@@ -315,8 +317,8 @@ func (v *validator) acceptance(c *Config) {
 }
 
 func (v *validator) extraction(c *Config) {
-	if c.HeaderName == "" && c.QueryParam == "" && c.CookieName == "" {
-		v.fail("JWTGATE_TOKEN_HEADER", "no token source: set a header, JWTGATE_TOKEN_QUERY or JWTGATE_TOKEN_COOKIE")
+	if c.HeaderName == "" && c.QueryParam == "" && c.CookieName == "" && c.Subprotocol == "" {
+		v.fail("JWTGATE_TOKEN_HEADER", "no token source: set a header, JWTGATE_TOKEN_QUERY, JWTGATE_TOKEN_COOKIE or JWTGATE_TOKEN_SUBPROTOCOL")
 	}
 	if c.HeaderName != "" && !validToken(c.HeaderName) {
 		v.fail("JWTGATE_TOKEN_HEADER", "%q is not a valid HTTP header name", c.HeaderName)
@@ -330,6 +332,49 @@ func (v *validator) extraction(c *Config) {
 	if c.CookieName != "" && !validToken(c.CookieName) {
 		v.fail("JWTGATE_TOKEN_COOKIE", "%q is not a valid cookie name", c.CookieName)
 	}
+	if c.Subprotocol != "" && !validToken(c.Subprotocol) {
+		v.fail("JWTGATE_TOKEN_SUBPROTOCOL", "%q is not a valid WebSocket subprotocol name", c.Subprotocol)
+	}
+}
+
+// requirements checks a rule's scopes and claims; at labels the rule.
+func (v *validator) requirements(at string, scopes []string, claims []ClaimRequirement) {
+	for _, s := range scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			v.fail(at+".scopes", "%q is not a scope token", s)
+		}
+	}
+	for j, cr := range claims {
+		if err := checkClaimRequirement(cr); err != nil {
+			v.fail(fmt.Sprintf("%s.claims[%d]", at, j), "%v", err)
+		}
+	}
+}
+
+// deniedFields checks the AppSync field rules: each names at least one
+// scope or claim and at least one field as TypeName.fieldName.
+func (v *validator) deniedFields(c *Config) {
+	for i, r := range c.DeniedFields {
+		at := fmt.Sprintf("%s[%d]", settingDeniedFields, i)
+		if len(r.Scopes) == 0 && len(r.Claims) == 0 {
+			v.fail(at, "a rule needs scopes or claims (the fields are denied to tokens that lack them)")
+		}
+		if len(r.Fields) == 0 {
+			v.fail(at+".fields", "no fields")
+		}
+		v.requirements(at, r.Scopes, r.Claims)
+		for _, f := range r.Fields {
+			typ, field, ok := strings.Cut(f, ".")
+			if !ok || !isGraphQLName(typ) || !isGraphQLName(field) {
+				v.fail(at+".fields", "%q is not TypeName.fieldName", f)
+			}
+		}
+	}
+}
+
+// isGraphQLName reports whether s is a GraphQL Name: /[_A-Za-z][_0-9A-Za-z]*/.
+func isGraphQLName(s string) bool {
+	return isIdent(s) && (s[0] < '0' || s[0] > '9')
 }
 
 func (v *validator) authorization(c *Config) {
@@ -347,7 +392,7 @@ func (v *validator) authorization(c *Config) {
 	for i, r := range c.Routes {
 		at := fmt.Sprintf("%s[%d]", settingRoutes, i)
 		if !routeMethods[r.Method] && r.Method != "" {
-			v.fail(at+".method", "%q is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS or *", r.Method)
+			v.fail(at+".method", "%q is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT or *", r.Method)
 		}
 		if err := checkRoutePath(r.Path); err != nil {
 			v.fail(at+".path", "%v", err)
@@ -360,16 +405,7 @@ func (v *validator) authorization(c *Config) {
 			v.fail(at, "duplicate rule for %s", key)
 		}
 		seen[key] = true
-		for _, s := range r.Scopes {
-			if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
-				v.fail(at+".scopes", "%q is not a scope token", s)
-			}
-		}
-		for j, cr := range r.Claims {
-			if err := checkClaimRequirement(cr); err != nil {
-				v.fail(fmt.Sprintf("%s.claims[%d]", at, j), "%v", err)
-			}
-		}
+		v.requirements(at, r.Scopes, r.Claims)
 	}
 }
 

@@ -135,6 +135,13 @@ type Decision struct {
 	// CacheHit tells whether the signature check was answered by the
 	// verified-token cache.
 	CacheHit bool
+
+	// AppSync (issue 19).
+
+	// DeniedFields lists the "TypeName.fieldName" entries of the configured
+	// field rules (config.FieldRule) whose requirements an allowed token
+	// does not meet, sorted and without repeats. AppSync nulls them.
+	DeniedFields []string
 }
 
 // Allowed reports whether the decision allows the request.

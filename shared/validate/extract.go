@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/token"
 )
@@ -15,13 +16,18 @@ type extractor struct {
 	scheme string // "Bearer"; "" when the header holds the bare token
 	query  string
 	cookie string
+	// subprotocol is the Sec-WebSocket-Protocol marker ("jwtgate.bearer")
+	// followed by the token; "" reads no subprotocol.
+	subprotocol string
 }
 
-func newExtractor(header, scheme, query, cookie string) extractor {
-	if header == "" && query == "" && cookie == "" {
+func newExtractor(cfg *config.Config) extractor {
+	header := cfg.HeaderName
+	if header == "" && cfg.QueryParam == "" && cfg.CookieName == "" && cfg.Subprotocol == "" {
 		header = "Authorization"
 	}
-	return extractor{header: http.CanonicalHeaderKey(header), scheme: scheme, query: query, cookie: cookie}
+	return extractor{header: http.CanonicalHeaderKey(header), scheme: cfg.Scheme, query: cfg.QueryParam,
+		cookie: cfg.CookieName, subprotocol: cfg.Subprotocol}
 }
 
 // tokenSource tells where extract found (or looked for) the token.
@@ -32,6 +38,7 @@ const (
 	fromHeader
 	fromQuery
 	fromCookie
+	fromWebSocketProtocol
 )
 
 // describe names a source for explanations.
@@ -46,6 +53,8 @@ func (e extractor) describe(s tokenSource) string {
 		return "the query parameter " + e.query
 	case fromCookie:
 		return "the cookie " + e.cookie
+	case fromWebSocketProtocol:
+		return "the Sec-WebSocket-Protocol after " + e.subprotocol
 	}
 	var looked []string
 	if e.header != "" {
@@ -54,6 +63,9 @@ func (e extractor) describe(s tokenSource) string {
 	if e.query != "" {
 		looked = append(looked, "the query parameter "+e.query)
 	}
+	if e.subprotocol != "" {
+		looked = append(looked, "the Sec-WebSocket-Protocol after "+e.subprotocol)
+	}
 	if e.cookie != "" {
 		looked = append(looked, "the cookie "+e.cookie)
 	}
@@ -61,9 +73,9 @@ func (e extractor) describe(s tokenSource) string {
 }
 
 // extract returns the token and its source, or a refusal. Sources are
-// tried in order: header, query parameter, cookie; the first present
-// source decides, and a source that is present but malformed is not
-// skipped.
+// tried in order: header, query parameter, WebSocket subprotocol, cookie;
+// the first present source decides, and a source that is present but
+// malformed is not skipped.
 func (e extractor) extract(r *decision.Request) (string, tokenSource, *token.Error) {
 	if e.header != "" {
 		if vals := headerValues(r.Header, e.header); len(vals) > 0 {
@@ -83,6 +95,11 @@ func (e extractor) extract(r *decision.Request) (string, tokenSource, *token.Err
 			return t, fromQuery, err
 		}
 	}
+	if e.subprotocol != "" {
+		if t, found, err := e.fromSubprotocol(r); found {
+			return t, fromWebSocketProtocol, err
+		}
+	}
 	if e.cookie != "" {
 		if v, n := findCookie(r, e.cookie); n > 0 {
 			if n > 1 {
@@ -93,6 +110,38 @@ func (e extractor) extract(r *decision.Request) (string, tokenSource, *token.Err
 		}
 	}
 	return "", fromNowhere, &token.Error{Reason: decision.TokenMissing, Msg: "no bearer token in the request"}
+}
+
+// fromSubprotocol finds the token a browser WebSocket client sends as the
+// protocol after the marker: new WebSocket(url, ["jwtgate.bearer", token])
+// arrives as "Sec-WebSocket-Protocol: jwtgate.bearer, <token>". found is
+// false when the marker is absent. A marker without a token after it, or a
+// marker given twice, is malformed.
+func (e extractor) fromSubprotocol(r *decision.Request) (tok string, found bool, err *token.Error) {
+	var protocols []string
+	for _, v := range headerValues(r.Header, "Sec-Websocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			protocols = append(protocols, strings.TrimSpace(p))
+		}
+	}
+	at := -1
+	for i, p := range protocols {
+		if p != e.subprotocol {
+			continue
+		}
+		if at >= 0 {
+			return "", true, &token.Error{Reason: decision.TokenMalformed, Msg: "WebSocket subprotocol " + e.subprotocol + " must appear once"}
+		}
+		at = i
+	}
+	if at < 0 {
+		return "", false, nil
+	}
+	if at+1 >= len(protocols) {
+		return "", true, &token.Error{Reason: decision.TokenMalformed, Msg: "no token after the WebSocket subprotocol " + e.subprotocol}
+	}
+	t, terr := checkBare(protocols[at+1])
+	return t, true, terr
 }
 
 func (e extractor) fromHeader(v string) (string, *token.Error) {

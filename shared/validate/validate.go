@@ -74,6 +74,7 @@ type Validator struct {
 	skew       int64 // seconds
 	defaults   requirements
 	routes     []route
+	fields     []fieldRule
 	cache      *tokenCache
 	cacheTTL   time.Duration
 	forward    []string
@@ -98,7 +99,7 @@ func New(cfg *config.Config, ks KeySource, opts ...Option) (*Validator, error) {
 	v := &Validator{
 		keys:       ks,
 		now:        time.Now,
-		extract:    newExtractor(cfg.HeaderName, cfg.Scheme, cfg.QueryParam, cfg.CookieName),
+		extract:    newExtractor(cfg),
 		maxBytes:   cfg.MaxTokenBytes,
 		algByName:  map[string]bool{},
 		types:      cfg.TokenTypes,
@@ -108,6 +109,7 @@ func New(cfg *config.Config, ks KeySource, opts ...Option) (*Validator, error) {
 		skew:       int64(cfg.ClockSkew / time.Second),
 		defaults:   requirements{scopes: cfg.RequiredScopes, claims: cfg.RequiredClaims},
 		routes:     compileRoutes(cfg.Routes),
+		fields:     compileFieldRules(cfg.DeniedFields),
 		cache:      newTokenCache(cfg.TokenCacheSize),
 		cacheTTL:   cfg.TokenCacheMaxTTL,
 		forward:    cfg.ForwardClaims,
@@ -555,6 +557,7 @@ func (v *Validator) authorize(ver *verified, r *decision.Request, now time.Time,
 	}
 	d.Outcome = decision.Allow
 	d.Reason = decision.ReasonOK
+	d.DeniedFields = deniedFields(v.fields, ver)
 	return d
 }
 

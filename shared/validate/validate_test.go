@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -146,6 +147,16 @@ func TestExtraction(t *testing.T) {
 		{"cookie from payload 2.0 list", func(c *config.Config) { c.CookieName = "at" }, &decision.Request{Cookies: []string{"theme=dark", "at=" + tok}}, decision.ReasonOK},
 		{"cookie header", func(c *config.Config) { c.CookieName = "at" }, &decision.Request{Header: http.Header{"Cookie": {"a=b; at=" + tok}}}, decision.ReasonOK},
 		{"header wins over query", func(c *config.Config) { c.QueryParam = "access_token" }, &decision.Request{Header: http.Header{"Authorization": {"Bearer x.y"}}, Query: url.Values{"access_token": {tok}}}, decision.TokenMalformed},
+		{"websocket subprotocol after the marker", subprotocol, ws("jwtgate.bearer, " + tok), decision.ReasonOK},
+		{"websocket subprotocol among others", subprotocol, ws("graphql-ws, jwtgate.bearer," + tok), decision.ReasonOK},
+		{"websocket subprotocol in two header lines", subprotocol, &decision.Request{Header: http.Header{"Sec-Websocket-Protocol": {"jwtgate.bearer", tok}}}, decision.ReasonOK},
+		{"websocket subprotocol marker without token", subprotocol, ws("graphql-ws, jwtgate.bearer"), decision.TokenMalformed},
+		{"websocket subprotocol marker twice", subprotocol, ws("jwtgate.bearer, " + tok + ", jwtgate.bearer, " + tok), decision.TokenMalformed},
+		{"websocket subprotocol without marker", subprotocol, ws("graphql-ws, " + tok), decision.TokenMissing},
+		{"websocket subprotocol not read unless configured", nil, ws("jwtgate.bearer, " + tok), decision.TokenMissing},
+		{"websocket subprotocol marker is case-sensitive", subprotocol, ws("JWTGATE.BEARER, " + tok), decision.TokenMissing},
+		{"query wins over subprotocol", func(c *config.Config) { subprotocol(c); c.QueryParam = "access_token" },
+			&decision.Request{Query: url.Values{"access_token": {"x.y"}}, Header: http.Header{"Sec-Websocket-Protocol": {"jwtgate.bearer, " + tok}}}, decision.TokenMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -157,6 +168,46 @@ func TestExtraction(t *testing.T) {
 			d := v.Decide(context.Background(), c.req)
 			if d.Reason != c.reason {
 				t.Fatalf("reason %s (%s), want %s", d.Reason, d.Detail, c.reason)
+			}
+		})
+	}
+}
+
+func subprotocol(c *config.Config) { c.Subprotocol = "jwtgate.bearer" }
+
+func ws(protocols string) *decision.Request {
+	return &decision.Request{Header: http.Header{"Sec-Websocket-Protocol": {protocols}}}
+}
+
+func TestDeniedFields(t *testing.T) {
+	now := t0
+	rules := []config.FieldRule{
+		{Scopes: []string{"admin"}, Fields: []string{"Mutation.deleteOrder", "Order.cost"}},
+		{Claims: []config.ClaimRequirement{{Name: "department", Values: []string{"finance"}}}, Fields: []string{"Order.cost", "Order.margin"}},
+		{Scopes: []string{"read:orders"}, Fields: []string{"Query.orders"}},
+	}
+	cases := []struct {
+		name   string
+		rules  []config.FieldRule
+		claims map[string]any
+		want   []string
+	}{
+		{"no rules, no denied fields", nil, nil, nil},
+		{"fields of every failed rule, sorted without repeats", rules, nil, []string{"Mutation.deleteOrder", "Order.cost", "Order.margin"}},
+		{"a met claim rule denies nothing", rules, map[string]any{"department": "finance"}, []string{"Mutation.deleteOrder", "Order.cost"}},
+		{"every rule met", rules, map[string]any{"department": "finance", "scope": "read:orders admin"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := baseConfig()
+			cfg.DeniedFields = c.rules
+			v := newValidator(t, cfg, newFakeKeys(t), &now)
+			d := v.Decide(context.Background(), bearer(rs(t, "rsa1", claims(now, c.claims))))
+			if d.Outcome != decision.Allow {
+				t.Fatalf("outcome %s (%s)", d.Outcome, d.Detail)
+			}
+			if !slices.Equal(d.DeniedFields, c.want) {
+				t.Fatalf("denied fields %v, want %v", d.DeniedFields, c.want)
 			}
 		})
 	}
@@ -418,6 +469,41 @@ func FuzzDecide(f *testing.F) {
 		}
 		if d.Reason == "" {
 			t.Fatal("decision without reason")
+		}
+	})
+}
+
+// FuzzSubprotocolToken: any Sec-WebSocket-Protocol value, with the valid
+// token somewhere in it. An allow needs the marker exactly once, followed
+// by the token as the next protocol.
+func FuzzSubprotocolToken(f *testing.F) {
+	testKeys(f)
+	now := t0
+	valid := rs(&testing.T{}, "rsa1", claims(now, nil))
+	f.Add("jwtgate.bearer, ", "")
+	f.Add("graphql-ws,jwtgate.bearer,", ",x")
+	f.Add("jwtgate.bearer", ", jwtgate.bearer")
+	f.Fuzz(func(t *testing.T, before, after string) {
+		cfg := baseConfig()
+		subprotocol(cfg)
+		v, err := New(cfg, newFakeKeys(t), WithClock(func() time.Time { return now }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := v.Decide(context.Background(), ws(before+valid+after))
+		if d.Reason == "" {
+			t.Fatal("decision without reason")
+		}
+		if d.Outcome != decision.Allow {
+			return
+		}
+		var protocols []string
+		for p := range strings.SplitSeq(before+valid+after, ",") {
+			protocols = append(protocols, strings.TrimSpace(p))
+		}
+		i := slices.Index(protocols, "jwtgate.bearer")
+		if i < 0 || i+1 >= len(protocols) || strings.TrimRight(protocols[i+1], " ") != valid || slices.Index(protocols[i+1:], "jwtgate.bearer") >= 0 {
+			t.Fatalf("allowed %q", before+"TOKEN"+after)
 		}
 	})
 }

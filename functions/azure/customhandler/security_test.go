@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -375,5 +376,43 @@ func TestHealthzIsLivenessNotADecision(t *testing.T) {
 	h.ServeHTTP(w, rawRequest("POST", HealthPath, nil, ""))
 	if w.Code != http.StatusMethodNotAllowed || f.calls() != 0 {
 		t.Errorf("POST %s: status %d calls %d", HealthPath, w.Code, f.calls())
+	}
+}
+
+// TestWebSocketSubprotocolTokenIsNeverEchoed: behind a forward-auth proxy,
+// a browser WebSocket's handshake carries the token as the protocol after
+// the marker; it is accepted, and no answer header or body repeats it.
+func TestWebSocketSubprotocolTokenIsNeverEchoed(t *testing.T) {
+	env := map[string]string{
+		"JWTGATE_HMAC_SECRETS":      base64.StdEncoding.EncodeToString(secTestSecret),
+		"JWTGATE_ISSUERS":           secTestIssuer,
+		"JWTGATE_AUDIENCES":         secTestAudience,
+		"JWTGATE_TOKEN_SUBPROTOCOL": "jwtgate.bearer",
+		"JWTGATE_WARMUP_TIMEOUT":    "0",
+	}
+	c, err := core.FromEnv(context.Background(), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(c, c.Config(), nil)
+	tok := hs256(t, "chat")
+	for _, tc := range []struct {
+		protocols string
+		status    int
+	}{
+		{"jwtgate.bearer, " + tok, http.StatusOK},
+		{"graphql-ws, jwtgate.bearer, " + tok[:len(tok)-2], http.StatusUnauthorized},
+		{"jwtgate.bearer", http.StatusUnauthorized},
+	} {
+		r := rawRequest(http.MethodGet, ProxyPrefix+"/chat", map[string]string{"Sec-WebSocket-Protocol": tc.protocols, "Upgrade": "websocket"}, "")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.status {
+			t.Fatalf("%q: status %d, want %d: %s", tc.protocols, w.Code, tc.status, w.Body.String())
+		}
+		dump := fmt.Sprint(w.Header()) + w.Body.String()
+		if strings.Contains(dump, tok[:len(tok)-2]) || strings.Contains(dump, strings.Split(tok, ".")[2]) {
+			t.Fatalf("the answer repeats the token: %s", dump)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -99,7 +100,7 @@ func principalID(d decision.Decision, ctx map[string]any) string {
 
 // answer turns a decision into what the Lambda returns and the status API
 // Gateway will answer with.
-func answer(p parsed, d decision.Decision, cfg *config.Config) (resp any, status int, err error) {
+func answer(p parsed, d decision.Decision, cfg *config.Config, now func() time.Time) (resp any, status int, err error) {
 	switch d.Outcome {
 	case decision.Allow, decision.Forbidden:
 	case decision.Unavailable:
@@ -108,7 +109,13 @@ func answer(p parsed, d decision.Decision, cfg *config.Config) (resp any, status
 		}
 		return nil, 500, ErrInternal
 	default:
-		return nil, 401, ErrUnauthorized
+		if p.shape != ShapeAppSync {
+			return nil, 401, ErrUnauthorized
+		}
+	}
+	if p.shape == ShapeAppSync {
+		resp, status := appSyncAnswer(d, now(), appSyncMaxTTL(cfg))
+		return resp, status, nil
 	}
 
 	ctx := authorizerContext(d)
@@ -121,8 +128,13 @@ func answer(p parsed, d decision.Decision, cfg *config.Config) (resp any, status
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: allowed, Context: ctx}, status, nil
 	}
 
-	pol := policyFor(p.arn, d)
-	status = statusFor(pol, p.arn.full)
+	var pol events.APIGatewayCustomAuthorizerPolicy
+	if p.shape == ShapeWebSocket {
+		pol, status = webSocketPolicy(p.arn, d)
+	} else {
+		pol = policyFor(p.arn, d)
+		status = statusFor(pol, p.arn.full)
+	}
 	if d.Outcome == decision.Forbidden && status == 200 {
 		// Unreachable by construction; never let a forbidden call through.
 		pol = policy("Deny", []string{p.arn.wholeAPI()})
@@ -140,6 +152,16 @@ func answer(p parsed, d decision.Decision, cfg *config.Config) (resp any, status
 		}
 	}
 	return r, status, nil
+}
+
+// appSyncMaxTTL is the longest an AppSync answer may be cached:
+// JWTGATE_TOKEN_CACHE_TTL (default 5 minutes, AppSync's own default; 0,
+// allowed with JWTGATE_TOKEN_CACHE_SIZE=0, means not at all).
+func appSyncMaxTTL(cfg *config.Config) time.Duration {
+	if cfg == nil {
+		return config.DefaultTokenCacheMaxTTL
+	}
+	return cfg.TokenCacheMaxTTL
 }
 
 func httpAPIMode(cfg *config.Config) string {

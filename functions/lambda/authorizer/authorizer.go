@@ -1,8 +1,9 @@
-// Package authorizer is the AWS API Gateway Lambda authorizer adapter: it
-// recognises every authorizer event shape (REST TOKEN, REST REQUEST, HTTP API
-// payload 1.0 and 2.0) from the event's content, turns it into a core
-// decision.Request, asks the core for a Decision and turns that into the
-// answer API Gateway expects: an IAM policy, a simple response, or an error
+// Package authorizer is the AWS Lambda authorizer adapter: it recognises
+// every authorizer event shape (REST TOKEN, REST REQUEST, HTTP API payload
+// 1.0 and 2.0, WebSocket API $connect, AppSync AWS_LAMBDA) from the event's
+// content, turns it into a core decision.Request, asks the core for a
+// Decision and turns that into the answer the caller expects: an IAM
+// policy, a simple response, an AppSync response, or an error
 // ("Unauthorized" for 401, anything else for 500).
 //
 // The Lambda entry point (functions/lambda) and the replay runner share it:
@@ -44,14 +45,15 @@ type Result struct {
 	Decision decision.Decision
 	// Response is what Handle returns on success: an
 	// events.APIGatewayCustomAuthorizerResponse, an
-	// events.APIGatewayV2CustomAuthorizerIAMPolicyResponse or an
-	// events.APIGatewayV2CustomAuthorizerSimpleResponse. Nil when Err is set.
+	// events.APIGatewayV2CustomAuthorizerIAMPolicyResponse, an
+	// events.APIGatewayV2CustomAuthorizerSimpleResponse or an
+	// events.AppSyncLambdaAuthorizerResponse. Nil when Err is set.
 	Response any
 	// Err is the error Handle returns: ErrUnauthorized (401),
 	// ErrKeysUnavailable or ErrInternal (500).
 	Err error
 	// Status is the HTTP status API Gateway answers the caller: 200, 401,
-	// 403 or 500.
+	// 403 or 500 (AppSync: 401 for every refusal).
 	Status int
 }
 
@@ -134,7 +136,7 @@ func (a *Authorizer) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 // panics and never allows unless the decider allowed a well-formed event.
 func (a *Authorizer) Evaluate(ctx context.Context, event json.RawMessage) Result {
 	start := a.now()
-	p, err := parseEvent(event, a.headerName())
+	p, err := parseEvent(event, a.headerName(), a.scheme())
 	var res Result
 	if err != nil {
 		res = Result{
@@ -145,7 +147,7 @@ func (a *Authorizer) Evaluate(ctx context.Context, event json.RawMessage) Result
 		}
 	} else {
 		d := a.decide(ctx, &p)
-		resp, status, aerr := answer(p, d, a.cfg)
+		resp, status, aerr := answer(p, d, a.cfg, a.now)
 		res = Result{Shape: p.shape, Decision: d, Response: resp, Err: aerr, Status: status}
 	}
 	a.record(ctx, res, a.now().Sub(start))
@@ -180,6 +182,14 @@ func (a *Authorizer) headerName() string {
 		return a.cfg.HeaderName
 	}
 	return "Authorization"
+}
+
+// scheme is the configured scheme an AppSync token is read with.
+func (a *Authorizer) scheme() string {
+	if a.cfg != nil {
+		return a.cfg.Scheme
+	}
+	return "Bearer"
 }
 
 func (a *Authorizer) queryParam() string {

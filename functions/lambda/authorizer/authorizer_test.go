@@ -813,9 +813,13 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"version":"1.0","routeArn":"arn:aws:execute-api:r:1:a/s/GET/x","headers":{"a":"b"}}`), false)
 	f.Add([]byte(`{"version":"2.0"}`), true)
 	f.Add([]byte(`null`), false)
+	f.Add(wsEvent(f, nil), true)
+	f.Add(appSyncEvent(f, "a.b.c", "GetOrder"), true)
+	f.Add([]byte(`{"authorizationToken":"x","requestContext":{"apiId":"a","operationName":"Q","variables":{"v":[1,{"w":null}]}}}`), true)
 	if dir, err := sampleDirNoSkip(); err == nil {
 		for _, n := range []string{"apigw-custom-auth-request.json", "apigw-custom-auth-request-type-request.json",
-			"apigw-v2-custom-authorizer-v1-request.json", "apigw-v2-custom-authorizer-v2-request.json"} {
+			"apigw-v2-custom-authorizer-v1-request.json", "apigw-v2-custom-authorizer-v2-request.json",
+			"appsync-lambda-auth-request.json", "apigw-websocket-request.json"} {
 			if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil {
 				f.Add(b, true)
 			}
@@ -841,7 +845,21 @@ func FuzzHandle(f *testing.F) {
 		if _, err := json.Marshal(res.Response); err != nil {
 			t.Fatalf("response does not marshal: %v", err)
 		}
+		if r, ok := res.Response.(events.AppSyncLambdaAuthorizerResponse); ok {
+			if r.IsAuthorized != (res.Status == 200) || r.TTLOverride == nil || *r.TTLOverride < 0 || *r.TTLOverride > MaxAppSyncTTL {
+				t.Fatalf("AppSync answer %+v with status %d", r, res.Status)
+			}
+		}
 		if r, ok := res.Response.(events.APIGatewayCustomAuthorizerResponse); ok {
+			if res.Shape == ShapeWebSocket {
+				for _, s := range r.PolicyDocument.Statement {
+					for _, rs := range s.Resource {
+						if !strings.HasSuffix(rs, "/$connect") || strings.ContainsAny(rs, "*?") {
+							t.Fatalf("WebSocket policy resource %q", rs)
+						}
+					}
+				}
+			}
 			for _, s := range r.PolicyDocument.Statement {
 				for _, rs := range s.Resource {
 					if len(rs) > MaxResourceChars {

@@ -20,6 +20,8 @@ const (
 	ShapeRESTRequest = "rest_request" // REST API REQUEST authorizer
 	ShapeHTTPv1      = "http_v1"      // HTTP API, payload format 1.0
 	ShapeHTTPv2      = "http_v2"      // HTTP API, payload format 2.0
+	ShapeWebSocket   = "websocket"    // WebSocket API $connect REQUEST authorizer
+	ShapeAppSync     = "appsync"      // AppSync AWS_LAMBDA authorizer
 	ShapeUnknown     = "unknown"      // not an authorizer event we recognise
 )
 
@@ -47,6 +49,26 @@ type probe struct {
 	MethodArn          *string `json:"methodArn"` //nolint:staticcheck // API Gateway's spelling
 	RouteArn           *string `json:"routeArn"`  //nolint:staticcheck // API Gateway's spelling
 	AuthorizationToken *string `json:"authorizationToken"`
+	// RequestContext tells WebSocket (routeKey, eventType) and AppSync
+	// (apiId without methodArn) events apart; kept raw so that a context
+	// of the wrong type only fails the shapes that read it.
+	RequestContext json.RawMessage `json:"requestContext"`
+}
+
+// contextProbe is the part of a requestContext that names the shape.
+type contextProbe struct {
+	RouteKey  *string `json:"routeKey"`
+	EventType *string `json:"eventType"`
+	APIID     *string `json:"apiId"`
+}
+
+// context decodes the request context's shape fields; ok is false when
+// there is none or it is not an object with string fields.
+func (p probe) context() (c contextProbe, ok bool) {
+	if len(p.RequestContext) == 0 || p.RequestContext[0] != '{' {
+		return c, false
+	}
+	return c, json.Unmarshal(p.RequestContext, &c) == nil
 }
 
 // v1Extra holds payload 1.0 fields that events.APIGatewayV2CustomAuthorizerV1Request
@@ -65,9 +87,11 @@ type parsed struct {
 }
 
 // parseEvent recognises the event's shape from its content and builds the
-// core request. headerName is where a TOKEN event's token is put. Any
+// core request. headerName is where a TOKEN or AppSync event's token is
+// put; scheme ("Bearer", or "" for a bare token) is added to an AppSync
+// token sent without one. Any
 // error wraps errMalformed.
-func parseEvent(raw []byte, headerName string) (parsed, error) {
+func parseEvent(raw []byte, headerName, scheme string) (parsed, error) {
 	if len(raw) > MaxEventBytes {
 		return parsed{}, malformed("event larger than %d bytes", MaxEventBytes)
 	}
@@ -90,8 +114,12 @@ func parseEvent(raw []byte, headerName string) (parsed, error) {
 		return parsed{}, malformed("unknown payload version")
 	case str(p.Type) == "TOKEN" && p.MethodArn != nil && p.AuthorizationToken != nil:
 		return parseToken(raw, headerName)
+	case str(p.Type) == "REQUEST" && p.MethodArn != nil && isWebSocket(p):
+		return parseWebSocket(raw)
 	case str(p.Type) == "REQUEST" && p.MethodArn != nil:
 		return parseRESTRequest(raw)
+	case p.Type == nil && p.MethodArn == nil && p.RouteArn == nil && p.AuthorizationToken != nil && isAppSync(p):
+		return parseAppSync(raw, headerName, scheme)
 	default:
 		return parsed{}, malformed("not an API Gateway authorizer event")
 	}

@@ -78,20 +78,30 @@ func TestV2MethodAndPathComeFromTheRouteARN(t *testing.T) {
 // GET /admin/{id} needs "admin"; everything else needs "read".
 func routedCore(t *testing.T) (*core.Core, []byte) {
 	t.Helper()
+	return hmacCore(t, "routes:\n"+
+		"  - method: GET\n    path: /admin/{id}\n    scopes: [admin]\n"+
+		"  - method: GET\n    path: /orders/{id}\n    scopes: [read]\n",
+		map[string]string{"JWTGATE_REQUIRED_SCOPES": "read"})
+}
+
+// hmacCore is a real core with one HMAC key (returned), the issuer
+// https://issuer.example/, the audience https://api.example.com, the
+// policy file doc and the extra settings.
+func hmacCore(t *testing.T, doc string, extra map[string]string) (*core.Core, []byte) {
+	t.Helper()
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	pol := filepath.Join(t.TempDir(), "policy.yaml")
-	doc := "routes:\n" +
-		"  - method: GET\n    path: /admin/{id}\n    scopes: [admin]\n" +
-		"  - method: GET\n    path: /orders/{id}\n    scopes: [read]\n"
 	if err := os.WriteFile(pol, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"JWTGATE_HMAC_SECRETS":    base64.StdEncoding.EncodeToString(secret),
-		"JWTGATE_ISSUERS":         "https://issuer.example/",
-		"JWTGATE_AUDIENCES":       "https://api.example.com",
-		"JWTGATE_REQUIRED_SCOPES": "read",
-		"JWTGATE_POLICY_FILE":     pol,
+		"JWTGATE_HMAC_SECRETS": base64.StdEncoding.EncodeToString(secret),
+		"JWTGATE_ISSUERS":      "https://issuer.example/",
+		"JWTGATE_AUDIENCES":    "https://api.example.com",
+		"JWTGATE_POLICY_FILE":  pol,
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
