@@ -57,11 +57,23 @@ param jwtgateOpenidConfig string = ''
 @description('JWTGATE_JWKS_URL: comma-separated JWKS URLs, for issuers without discovery (needs JWTGATE_ISSUERS).')
 param jwtgateJwksUrl string = ''
 
-@description('JWTGATE_ISSUERS: comma-separated accepted iss values (exact match). Empty: each discovery document\'s issuer.')
+@description('JWTGATE_ISSUERS: comma-separated accepted iss values (exact match, or a template holding {tenantid}); also vouches for a discovery document that announces an issuer other than its URL\'s. Empty: each discovery document\'s issuer.')
 param jwtgateIssuers string = ''
 
+@description('JWTGATE_TENANTS: comma-separated accepted Entra tenant ids (GUIDs), or "*" for any tenant; required when an issuer holds {tenantid}.')
+param jwtgateTenants string = ''
+
+@description('JWTGATE_CLIENT_IDS: comma-separated accepted client (application) ids, matched against the first of azp, appid, client_id, cid (403 client_not_allowed).')
+param jwtgateClientIds string = ''
+
+@description('JWTGATE_TOKEN_USE: access or id: the token_use claim (Cognito) every token must carry.')
+param jwtgateTokenUse string = ''
+
+@description('JWTGATE_ENTRA_AUTHORITY: Entra authority for APIM validate-azure-ad-token imports: discovery at {authority}/{tenant-id}/v2.0/.well-known/openid-configuration. Empty: https://login.microsoftonline.com.')
+param jwtgateEntraAuthority string = ''
+
 @minLength(1)
-@description('JWTGATE_AUDIENCES: comma-separated accepted aud values (any one matches); "*" disables the audience check explicitly.')
+@description('JWTGATE_AUDIENCES: comma-separated accepted aud values (any one matches; a token without aud is judged by its client_id); "*" disables the audience check explicitly.')
 param jwtgateAudiences string
 
 @description('JWTGATE_ALGORITHMS: comma-separated allowed JWS algorithms; none is always refused, HS* only with JWTGATE_HMAC_SECRETS. Empty: RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA (+HS256,HS384,HS512 when secrets are configured).')
@@ -96,6 +108,12 @@ param jwtgateRequiredScopes string = ''
 
 @description('JWTGATE_REQUIRED_CLAIMS: space-separated required claims: name[=v1,v2][;match=all|any][;separator=X].')
 param jwtgateRequiredClaims string = ''
+
+@description('JWTGATE_RULE: CEL rule every allowed request must also satisfy, e.g. claims.tenant == request.path.split(\'/\')[1] (see docs/rules.md).')
+param jwtgateRule string = ''
+
+@description('JWTGATE_RULE_COST_LIMIT: CEL cost bound on one evaluation of one rule (1000 to 1000000000); over it the request is refused with rule_error. Empty: 1000000.')
+param jwtgateRuleCostLimit string = ''
 
 @description('JWTGATE_HTTP_TIMEOUT: bound on one key fetch (discovery plus JWKS together; up to 1m). Empty: 2s.')
 param jwtgateHttpTimeout string = ''
@@ -168,6 +186,10 @@ var jwtgateSettings = [
   { name: 'JWTGATE_OPENID_CONFIG', value: jwtgateOpenidConfig }
   { name: 'JWTGATE_JWKS_URL', value: jwtgateJwksUrl }
   { name: 'JWTGATE_ISSUERS', value: jwtgateIssuers }
+  { name: 'JWTGATE_TENANTS', value: jwtgateTenants }
+  { name: 'JWTGATE_CLIENT_IDS', value: jwtgateClientIds }
+  { name: 'JWTGATE_TOKEN_USE', value: jwtgateTokenUse }
+  { name: 'JWTGATE_ENTRA_AUTHORITY', value: jwtgateEntraAuthority }
   { name: 'JWTGATE_AUDIENCES', value: jwtgateAudiences }
   { name: 'JWTGATE_ALGORITHMS', value: jwtgateAlgorithms }
   { name: 'JWTGATE_CLOCK_SKEW', value: jwtgateClockSkew }
@@ -180,6 +202,8 @@ var jwtgateSettings = [
   { name: 'JWTGATE_TOKEN_COOKIE', value: jwtgateTokenCookie }
   { name: 'JWTGATE_REQUIRED_SCOPES', value: jwtgateRequiredScopes }
   { name: 'JWTGATE_REQUIRED_CLAIMS', value: jwtgateRequiredClaims }
+  { name: 'JWTGATE_RULE', value: jwtgateRule }
+  { name: 'JWTGATE_RULE_COST_LIMIT', value: jwtgateRuleCostLimit }
   { name: 'JWTGATE_HTTP_TIMEOUT', value: jwtgateHttpTimeout }
   { name: 'JWTGATE_JWKS_COOLDOWN', value: jwtgateJwksCooldown }
   { name: 'JWTGATE_JWKS_REFRESH', value: jwtgateJwksRefresh }

@@ -30,21 +30,33 @@ type builder struct {
 	c Config
 	// set maps a setting (by its environment name) to the label of the
 	// place that set it; absent: not set, the default applies.
-	set  map[string]string
+	set map[string]string
+	// from lists, per setting, every place that gave it, in the order the
+	// layers applied (Provenance).
+	from map[string][]string
 	errs []error
 	// dir resolves relative @file references (the policy file's folder).
 	dir string
 	// apim is true when the base layer was an APIM policy (audience message).
 	apim bool
+	// apimKeys (indexes into c.StaticKeys) and apimDiscovery (URLs) are the
+	// APIM policy's key sources, bound to its issuers by bindAPIM.
+	apimKeys      []int
+	apimDiscovery []string
 }
 
-func newBuilder() *builder { return &builder{set: map[string]string{}} }
+func newBuilder() *builder { return &builder{set: map[string]string{}, from: map[string][]string{}} }
 
 func (b *builder) failf(label, format string, args ...any) {
 	b.errs = append(b.errs, &Error{Setting: label, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (b *builder) mark(setting, label string) { b.set[setting] = label }
+func (b *builder) mark(setting, label string) {
+	b.set[setting] = label
+	if f := b.from[setting]; len(f) == 0 || f[len(f)-1] != label {
+		b.from[setting] = append(f, label)
+	}
+}
 
 func (b *builder) isSet(setting string) bool { _, ok := b.set[setting]; return ok }
 
@@ -129,8 +141,14 @@ func (b *builder) finish() (*Config, error) {
 	if !b.isSet("JWTGATE_HTTPAPI_RESPONSE") {
 		c.HTTPAPIResponse = d.HTTPAPIResponse
 	}
+	if !b.isSet("JWTGATE_RULE_COST_LIMIT") {
+		c.RuleCostLimit = d.RuleCostLimit
+	}
 	if !b.isSet(settingFailedStatus) {
 		c.FailedStatus = d.FailedStatus
+	}
+	if b.apim {
+		b.bindAPIM()
 	}
 	if err := c.Validate(); err != nil {
 		return nil, b.relabel(err)
@@ -195,6 +213,7 @@ func Default() *Config {
 		ClaimHeaders:      DefaultClaimHeaders(),
 		HTTPAPIResponse:   HTTPAPISimple,
 		FailedStatus:      DefaultFailedStatus,
+		RuleCostLimit:     DefaultRuleCostLimit,
 	}
 }
 

@@ -19,6 +19,14 @@ type Config struct {
 	SeedJWKS         []byte       // JWTGATE_SEED_JWKS: used until the first successful fetch
 	DecryptionKeys   []DecryptionKey
 
+	// OpenIDConfigIssuers maps a discovery URL (as written in
+	// OpenIDConfigURLs) to accepted issuers, other than the one its document
+	// announces, whose tokens that source's keys may also sign: an APIM
+	// policy's <issuers> that no <openid-config> stands for (APIM checks
+	// every issuer of a policy against all of the policy's keys). Never
+	// another discovery source's issuer. Nil when there are none.
+	OpenIDConfigIssuers map[string][]string
+
 	// Token acceptance.
 	Issuers           []string      // JWTGATE_ISSUERS; empty: the issuers of the discovery documents
 	Audiences         []string      // JWTGATE_AUDIENCES (required)
@@ -28,6 +36,18 @@ type Config struct {
 	RequireExpiration bool          // JWTGATE_REQUIRE_EXPIRATION (default true)
 	TokenTypes        []string      // JWTGATE_TOKEN_TYPES: allowed header typ values (empty: any)
 	MaxTokenBytes     int           // JWTGATE_MAX_TOKEN_BYTES (default 16 KiB)
+
+	// Tenants and calling applications (Entra ID, Cognito).
+	Tenants        []string // JWTGATE_TENANTS: tenant ids accepted for issuer templates
+	AnyTenant      bool     // JWTGATE_TENANTS="*": any tenant, set on purpose
+	ClientIDs      []string // JWTGATE_CLIENT_IDS: accepted azp/appid/client_id/cid (empty: any)
+	TokenUse       string   // JWTGATE_TOKEN_USE: "access", "id" or "" (not checked)
+	EntraAuthority string   // JWTGATE_ENTRA_AUTHORITY: discovery base of validate-azure-ad-token imports
+	// APIMImport is true when the configuration came from an APIM
+	// <validate-azure-ad-token> policy: a wrong client is then a failed
+	// validation (401 or the policy's failed-validation-httpcode), as APIM
+	// answers.
+	APIMImport bool
 
 	// Extraction (APIM header-name, require-scheme, query-parameter-name).
 	// After loading, "" means no such source: HeaderName "" reads no header,
@@ -42,6 +62,10 @@ type Config struct {
 	RequiredScopes []string           // JWTGATE_REQUIRED_SCOPES
 	RequiredClaims []ClaimRequirement // policy file / APIM required-claims
 	Routes         []RouteRule        // policy file
+
+	// Rules (CEL expressions, see package shared/rules).
+	Rule          string // JWTGATE_RULE / policy rule: every allowed request must satisfy it
+	RuleCostLimit int    // JWTGATE_RULE_COST_LIMIT: bound on one evaluation of one rule (1000000)
 
 	// Key cache.
 	HTTPTimeout     time.Duration // JWTGATE_HTTP_TIMEOUT (2s)
@@ -76,9 +100,9 @@ type StaticKey struct {
 	// KID optionally names the key; Alg optionally pins its algorithm.
 	KID string
 	Alg string
-	// Issuers binds the key to these issuers (empty: unbound, it serves
-	// every accepted issuer that discovery does not serve; see
-	// CheckKeyBindings).
+	// Issuers binds the key to these issuers, discovery issuers included
+	// (empty: unbound, it serves every accepted issuer that discovery does
+	// not serve; see CheckKeyBindings).
 	Issuers []string
 }
 
@@ -114,6 +138,22 @@ type RouteRule struct {
 	Path   string             `json:"path" yaml:"path"`     // "/orders/{id}", "/admin/*"
 	Scopes []string           `json:"scopes,omitempty" yaml:"scopes,omitempty"`
 	Claims []ClaimRequirement `json:"claims,omitempty" yaml:"claims,omitempty"`
+	// When is a CEL rule the call must also satisfy (see package shared/rules).
+	When string `json:"when,omitempty" yaml:"when,omitempty"`
+}
+
+// HasRules reports whether any rule (top-level or a route's when) is
+// configured: only then is the CEL environment built.
+func (c *Config) HasRules() bool {
+	if c.Rule != "" {
+		return true
+	}
+	for _, r := range c.Routes {
+		if r.When != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Defaults used when a setting is absent.
@@ -127,8 +167,10 @@ const (
 	DefaultWarmupTimeout    = time.Second
 	DefaultClockSkew        = 30 * time.Second
 	DefaultMaxTokenBytes    = 16 << 10
+	DefaultEntraAuthority   = "https://login.microsoftonline.com"
 	DefaultTokenCacheSize   = 10000
 	DefaultTokenCacheMaxTTL = 5 * time.Minute
+	DefaultRuleCostLimit    = 1_000_000
 )
 
 // DefaultAlgorithms are the asymmetric algorithms allowed by default.

@@ -13,7 +13,35 @@ import (
 // override it (key variables add keys to the file's keys). Defaults fill the
 // rest, and the result is validated. An empty variable counts as unset.
 func FromEnv(getenv func(string) string) (*Config, error) {
+	c, _, err := FromEnvWithProvenance(getenv)
+	return c, err
+}
+
+// Provenance tells where each setting of a loaded configuration came from.
+// Keys are environment variable names (JWTGATE_CLOCK_SKEW), or the names of
+// settings only files give ("routes", "keys" for policy jwks_url entries,
+// "failed_validation_httpcode", "failed_validation_error_message"). Values
+// list every place that gave the setting, in the order the layers applied:
+// the variable itself for the environment, "policy.yaml: clock_skew" for a
+// policy file field, "policy.xml: <validate-jwt clock-skew>" for an APIM
+// policy item. A setting that no layer gave has its default.
+type Provenance map[string][]string
+
+// From returns the places that gave setting (nil: the default applies).
+func (p Provenance) From(setting string) []string { return p[setting] }
+
+// FromEnvWithProvenance is FromEnv, also reporting where each setting came
+// from. It loads exactly as FromEnv does.
+func FromEnvWithProvenance(getenv func(string) string) (*Config, Provenance, error) {
 	b := newBuilder()
+	c, err := b.fromEnv(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, Provenance(b.from), nil
+}
+
+func (b *builder) fromEnv(getenv func(string) string) (*Config, error) {
 	policy := strings.TrimSpace(getenv("JWTGATE_POLICY_FILE"))
 	apim := strings.TrimSpace(getenv("JWTGATE_APIM_POLICY_FILE"))
 	switch {
@@ -25,6 +53,9 @@ func FromEnv(getenv func(string) string) (*Config, error) {
 			b.applyPolicy(data, policy)
 		}
 	case apim != "":
+		if a := strings.TrimSpace(getenv("JWTGATE_ENTRA_AUTHORITY")); a != "" {
+			b.c.EntraAuthority = a
+		}
 		if data, ok := b.readFile("JWTGATE_APIM_POLICY_FILE", apim); ok {
 			b.dir = filepath.Dir(apim)
 			b.applyAPIM(data, filepath.Base(apim))
@@ -54,8 +85,16 @@ var envParsers = map[string]func(b *builder, name, v string){
 	"JWTGATE_JWKS_URL":      func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.JWKSURLs) },
 	"JWTGATE_ISSUERS":       func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.Issuers) },
 	"JWTGATE_AUDIENCES":     func(b *builder, n, v string) { b.setAudiences(n, splitList(v)) },
-	"JWTGATE_ALGORITHMS":    func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.Algorithms) },
-	"JWTGATE_CLOCK_SKEW":    func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.ClockSkew) },
+	"JWTGATE_TENANTS":       func(b *builder, n, v string) { b.setTenants(n, splitList(v)) },
+	"JWTGATE_CLIENT_IDS":    func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.ClientIDs) },
+	"JWTGATE_TOKEN_USE": func(b *builder, n, v string) {
+		b.setString(n, n, strings.ToLower(v), &b.c.TokenUse)
+	},
+	"JWTGATE_ENTRA_AUTHORITY": func(b *builder, n, v string) {
+		b.setString(n, n, strings.TrimSuffix(strings.TrimSpace(v), "/"), &b.c.EntraAuthority)
+	},
+	"JWTGATE_ALGORITHMS": func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.Algorithms) },
+	"JWTGATE_CLOCK_SKEW": func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.ClockSkew) },
 	"JWTGATE_REQUIRE_EXPIRATION": func(b *builder, n, v string) {
 		if x, ok := b.parseBool(n, v); ok {
 			b.c.RequireExpiration = x
@@ -78,6 +117,8 @@ var envParsers = map[string]func(b *builder, name, v string){
 		b.c.RequiredClaims = reqs
 		b.mark(n, n)
 	},
+	"JWTGATE_RULE":               func(b *builder, n, v string) { b.setString(n, n, v, &b.c.Rule) },
+	"JWTGATE_RULE_COST_LIMIT":    func(b *builder, n, v string) { b.setInt(n, n, v, &b.c.RuleCostLimit) },
 	"JWTGATE_HTTP_TIMEOUT":       func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.HTTPTimeout) },
 	"JWTGATE_JWKS_COOLDOWN":      func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.JWKSCooldown) },
 	"JWTGATE_JWKS_REFRESH":       func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.RefreshInterval) },
@@ -193,19 +234,26 @@ func dedupe(items []string) []string {
 }
 
 func (b *builder) setAudiences(label string, items []string) {
-	b.c.Audiences, b.c.AnyAudience = nil, false
-	for _, a := range items {
-		if a == "*" {
-			if len(items) > 1 {
-				b.failf(label, `"*" (any audience) cannot be combined with other audiences`)
-				return
-			}
-			b.c.AnyAudience = true
-			b.mark("JWTGATE_AUDIENCES", label)
+	b.setListOrAny("JWTGATE_AUDIENCES", label, items, &b.c.Audiences, &b.c.AnyAudience, `"*" (any audience) cannot be combined with other audiences`)
+}
+
+func (b *builder) setTenants(label string, items []string) {
+	b.setListOrAny("JWTGATE_TENANTS", label, items, &b.c.Tenants, &b.c.AnyTenant, `"*" (any tenant) cannot be combined with tenant ids`)
+}
+
+// setListOrAny sets a list in which "*" alone means "any" (sets *anyOf).
+func (b *builder) setListOrAny(setting, label string, items []string, dst *[]string, anyOf *bool, mixed string) {
+	*dst, *anyOf = nil, false
+	if contains(items, "*") {
+		if len(items) > 1 {
+			b.failf(label, "%s", mixed)
 			return
 		}
+		*anyOf = true
+		b.mark(setting, label)
+		return
 	}
-	b.setList("JWTGATE_AUDIENCES", label, items, &b.c.Audiences)
+	b.setList(setting, label, items, dst)
 }
 
 func (b *builder) setString(setting, label, v string, dst *string) {

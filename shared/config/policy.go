@@ -26,6 +26,9 @@ type policyFile struct {
 	RequireExpiration *bool    `json:"require_expiration" yaml:"require_expiration"`
 	TokenTypes        []string `json:"token_types" yaml:"token_types"`
 	MaxTokenBytes     *int     `json:"max_token_bytes" yaml:"max_token_bytes"`
+	Tenants           []string `json:"tenants" yaml:"tenants"`
+	ClientIDs         []string `json:"client_ids" yaml:"client_ids"`
+	TokenUse          *string  `json:"token_use" yaml:"token_use"`
 
 	TokenHeader *string `json:"token_header" yaml:"token_header"`
 	TokenScheme *string `json:"token_scheme" yaml:"token_scheme"`
@@ -35,6 +38,8 @@ type policyFile struct {
 	RequiredScopes []string           `json:"required_scopes" yaml:"required_scopes"`
 	RequiredClaims []ClaimRequirement `json:"required_claims" yaml:"required_claims"`
 	Routes         []RouteRule        `json:"routes" yaml:"routes"`
+	Rule           *string            `json:"rule" yaml:"rule"`
+	RuleCostLimit  *int               `json:"rule_cost_limit" yaml:"rule_cost_limit"`
 
 	HTTPTimeout      *string `json:"http_timeout" yaml:"http_timeout"`
 	JWKSCooldown     *string `json:"jwks_cooldown" yaml:"jwks_cooldown"`
@@ -271,6 +276,7 @@ func (b *builder) policy(p *policyFile, at string) {
 		{"JWTGATE_TOKEN_TYPES", "token_types", p.TokenTypes, &b.c.TokenTypes},
 		{"JWTGATE_REQUIRED_SCOPES", "required_scopes", p.RequiredScopes, &b.c.RequiredScopes},
 		{"JWTGATE_FORWARD_CLAIMS", "forward_claims", p.ForwardClaims, &b.c.ForwardClaims},
+		{"JWTGATE_CLIENT_IDS", "client_ids", p.ClientIDs, &b.c.ClientIDs},
 	}
 	for _, l := range lists {
 		if l.v != nil {
@@ -279,6 +285,12 @@ func (b *builder) policy(p *policyFile, at string) {
 	}
 	if p.Audiences != nil {
 		b.setAudiences(at+"audiences", trimAll(p.Audiences))
+	}
+	if p.Tenants != nil {
+		b.setTenants(at+"tenants", trimAll(p.Tenants))
+	}
+	if p.TokenUse != nil {
+		b.setString("JWTGATE_TOKEN_USE", at+"token_use", strings.ToLower(*p.TokenUse), &b.c.TokenUse)
 	}
 	durations := []struct {
 		setting, field string
@@ -310,6 +322,7 @@ func (b *builder) policy(p *policyFile, at string) {
 		{"JWTGATE_MAX_TOKEN_BYTES", "max_token_bytes", p.MaxTokenBytes, &b.c.MaxTokenBytes},
 		{"JWTGATE_TOKEN_CACHE_SIZE", "token_cache_size", p.TokenCacheSize, &b.c.TokenCacheSize},
 		{settingFailedStatus, "failed_validation_httpcode", p.FailedHTTPCode, &b.c.FailedStatus},
+		{"JWTGATE_RULE_COST_LIMIT", "rule_cost_limit", p.RuleCostLimit, &b.c.RuleCostLimit},
 	}
 	for _, n := range ints {
 		if n.v != nil {
@@ -332,6 +345,7 @@ func (b *builder) policy(p *policyFile, at string) {
 		{"JWTGATE_TOKEN_COOKIE", "token_cookie", p.TokenCookie, &b.c.CookieName},
 		{"JWTGATE_USAGE_IDENTIFIER_CLAIM", "usage_identifier_claim", p.UsageIdentifierClaim, &b.c.UsageIdentifierClaim},
 		{settingFailedMessage, "failed_validation_error_message", p.FailedMessage, &b.c.FailedMessage},
+		{"JWTGATE_RULE", "rule", p.Rule, &b.c.Rule},
 	}
 	for _, s := range strs {
 		if s.v != nil {
@@ -355,6 +369,7 @@ func (b *builder) policy(p *policyFile, at string) {
 			r.Path = strings.TrimSpace(r.Path)
 			r.Scopes = trimAll(r.Scopes)
 			r.Claims = normalizeClaims(r.Claims)
+			r.When = strings.TrimSpace(r.When)
 			b.c.Routes[i] = r
 		}
 		b.mark(settingRoutes, at+"routes")

@@ -90,6 +90,8 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error)
 		return nil, err
 	}
 	c := &Core{cfg: cfg, keys: store, validator: v}
+	// Which key sources serve which issuer, with the kids fetched so far.
+	defer store.LogIssuerKeys()
 	// JWTGATE_WARMUP_TIMEOUT=0 skips the prefetch: keys are then fetched by
 	// the first request (config.Default and FromEnv start from 1s).
 	if cfg.WarmupTimeout <= 0 {
@@ -115,6 +117,18 @@ func (c *Core) Decide(ctx context.Context, r *decision.Request) decision.Decisio
 	}
 	return c.validator.Decide(ctx, r)
 }
+
+// DecideTraced is Decide, recording every check into tr (see
+// validate.Trace); explain uses it, production never does.
+func (c *Core) DecideTraced(ctx context.Context, r *decision.Request, tr *validate.Trace) decision.Decision {
+	if c == nil || c.validator == nil {
+		return decision.Decision{Outcome: decision.Unavailable, Reason: decision.InternalError, Detail: "validator not initialised"}
+	}
+	return c.validator.DecideTraced(ctx, r, tr)
+}
+
+// KeySources lists the configured key sources and the issuers each serves.
+func (c *Core) KeySources() []keys.SourceInfo { return c.keys.Sources() }
 
 // Stats are counters adapters report as metrics.
 type Stats struct {
@@ -147,8 +161,8 @@ func DecisionLevel(o decision.Outcome) slog.Level {
 // LogDecision writes the one structured line per decision: platform, shape,
 // outcome, reason, status, kid, iss, sub, latency and cache hit, at
 // DecisionLevel. It never logs the token. Extra attributes (e.g. an
-// invocation id) may be appended. Below the logger's level it costs no
-// attribute building.
+// invocation id) may be appended. Below the logger's level it builds none
+// of its own attributes (the caller's extra ones are already built).
 func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d decision.Decision, latency time.Duration, extra ...slog.Attr) {
 	level := DecisionLevel(d.Outcome)
 	if !l.Enabled(ctx, level) {
@@ -165,6 +179,12 @@ func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d 
 		slog.String("sub", d.Principal),
 		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
 		slog.Bool("cache_hit", d.CacheHit),
+	}
+	if d.RulePlace != "" {
+		attrs = append(attrs, slog.String("rule", d.RulePlace))
+		if d.RuleFailure != "" {
+			attrs = append(attrs, slog.String("rule_failure", d.RuleFailure))
+		}
 	}
 	attrs = append(attrs, extra...)
 	l.LogAttrs(ctx, level, "decision", attrs...)

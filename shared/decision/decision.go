@@ -70,6 +70,13 @@ type Request struct {
 	// Path is the path of the protected call relative to the API/stage
 	// ("/orders/42"), or "" when unknown.
 	Path string
+
+	// Fields for rules (request.host, request.source_ip); "" when the
+	// platform does not give them.
+	// Host is the host the caller addressed ("api.example.com").
+	Host string
+	// SourceIP is the caller's address as the platform saw it.
+	SourceIP string
 }
 
 // RouteGrant is one route rule (method and path pattern) that a token
@@ -112,6 +119,16 @@ type Decision struct {
 	DeniedRoutes []RouteGrant
 	// DefaultsSatisfied: the token meets the top-level requirements.
 	DefaultsSatisfied bool
+	// PerCall tells that a rule read the request or the clock: the
+	// decision holds for this call only, and an answer cached across
+	// routes must not extend it to other calls.
+	PerCall bool
+	// RulePlace names the rule that denied or failed ("JWTGATE_RULE",
+	// "routes[2].when") for the log line; empty otherwise.
+	RulePlace string
+	// RuleFailure is the kind of a rule's run-time error ("no such key",
+	// "cost limit exceeded"), never an input value; empty otherwise.
+	RuleFailure string
 	// CacheUntil is the latest time the decision may be reused (never after
 	// the token's exp). Zero means do not cache.
 	CacheUntil time.Time

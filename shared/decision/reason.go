@@ -28,11 +28,18 @@ const (
 	IssuedInFuture      Reason = "token_issued_in_future"
 	ClaimsMalformed     Reason = "claims_malformed"
 	EventMalformed      Reason = "event_malformed"
+	TenantMismatch      Reason = "tenant_mismatch"
+	TenantNotAllowed    Reason = "tenant_not_allowed"
+	KeyIssuerMismatch   Reason = "key_issuer_mismatch"
+	TokenUseInvalid     Reason = "token_use_invalid"
 
 	// forbidden (403)
-	ScopeMissing Reason = "scope_missing"
-	ClaimMissing Reason = "claim_missing"
-	RouteDenied  Reason = "route_denied"
+	ScopeMissing     Reason = "scope_missing"
+	ClaimMissing     Reason = "claim_missing"
+	RouteDenied      Reason = "route_denied"
+	RuleDenied       Reason = "rule_denied"        // a CEL rule gave false
+	RuleError        Reason = "rule_error"         // a CEL rule failed at run time (fail closed)
+	ClientNotAllowed Reason = "client_not_allowed" // 401 with an APIM <validate-azure-ad-token> import, as APIM answers
 
 	// unavailable (503)
 	KeysUnavailable Reason = "keys_unavailable"

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -178,8 +179,11 @@ type discoveryDoc struct {
 }
 
 // parseDiscovery reads issuer and jwks_uri strictly and checks the issuer
-// against the one the URL stands for.
-func parseDiscovery(body []byte, want string) (*discoveryDoc, error) {
+// against the one the URL stands for. An issuer that differs from it is
+// accepted only when it is one of vouched (JWTGATE_ISSUERS), exactly: the
+// operator vouches for it, as go-oidc's InsecureIssuerURLContext lets a
+// caller do (Entra's v1.0 and multi-tenant documents).
+func parseDiscovery(body []byte, want string, vouched []string) (*discoveryDoc, error) {
 	m, err := strictObject(body)
 	if err != nil {
 		return nil, fmt.Errorf("discovery document: %w", err)
@@ -188,8 +192,8 @@ func parseDiscovery(body []byte, want string) (*discoveryDoc, error) {
 	if err != nil || iss == "" {
 		return nil, errors.New(`discovery document: "issuer" missing or not a string`)
 	}
-	if trimSlash(iss) != trimSlash(want) {
-		return nil, fmt.Errorf("discovery document announces issuer %q, but its URL stands for %q", clip(iss, 200), want)
+	if trimSlash(iss) != trimSlash(want) && !slices.Contains(vouched, iss) {
+		return nil, fmt.Errorf("discovery document announces issuer %q, but its URL stands for %q; if you trust this document for that issuer, list %q in JWTGATE_ISSUERS", clip(iss, 200), want, clip(iss, 200))
 	}
 	ju, err := optString(m, "jwks_uri")
 	if err != nil || ju == "" {

@@ -145,6 +145,10 @@ func convertJWK(raw []byte, allowOct bool) (k *Key, private bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	issuer, err := optString(m, "issuer")
+	if err != nil {
+		return nil, false, err
+	}
 	if use != "" && use != "sig" {
 		return nil, false, fmt.Errorf("use %q is not \"sig\"", clip(use, 16))
 	}
@@ -182,6 +186,7 @@ func convertJWK(raw []byte, allowOct bool) (k *Key, private bool, err error) {
 		return nil, false, fmt.Errorf("kty %q does not match the key material", clip(kty, 16))
 	}
 	k.ID = kid
+	k.Issuer = issuer
 	if alg != "" {
 		k.Alg = alg
 		if !k.Fits(alg) {

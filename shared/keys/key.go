@@ -26,6 +26,10 @@ type Key struct {
 	Secret []byte
 	// Static is true for keys given in configuration (never fetched).
 	Static bool
+	// Issuer is the JWK's "issuer" member ("" when it has none): Entra
+	// publishes one on each v2.0 key, often a {tenantid} template. Such a
+	// key signs only tokens of that issuer (the validator checks it).
+	Issuer string
 }
 
 // Errors returned by Lookup. Callers map them to reason codes with errors.Is.

@@ -55,7 +55,11 @@ func claimSatisfied(c jsonstrict.Object, req *config.ClaimRequirement) bool {
 	if len(req.Values) == 0 {
 		return true
 	}
-	have := claimValues(v, req.Separator)
+	sep := req.Separator
+	if sep == "" && (req.Name == "scp" || req.Name == "scope") {
+		sep = " " // OAuth scopes: one space-separated string (Entra scp, RFC 8693 scope)
+	}
+	have := claimValues(v, sep)
 	if strings.EqualFold(req.Match, "any") {
 		for _, want := range req.Values {
 			if contains(have, want) {
@@ -76,6 +80,9 @@ func claimValues(v jsonstrict.Value, sep string) []string {
 	switch v.Kind() {
 	case jsonstrict.KindString:
 		s, _ := v.String()
+		if sep == " " {
+			return strings.Fields(s)
+		}
 		if sep != "" {
 			return strings.Split(s, sep)
 		}

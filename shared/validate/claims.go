@@ -3,6 +3,7 @@ package validate
 import (
 	"strings"
 
+	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/jsonstrict"
 	"github.com/jwtgate/jwtgate/shared/token"
@@ -19,6 +20,10 @@ type registered struct {
 	iat    int64
 	hasIat bool
 	scopes []string
+	// Tenant and calling application (Entra ID, Cognito).
+	tid      string // tid claim
+	tokenUse string // token_use claim ("" when absent)
+	clientID string // the first of config.ClientClaims the token carries
 }
 
 // readRegistered reads iss, sub, exp, nbf, iat and the scopes. A claim of
@@ -41,6 +46,21 @@ func readRegistered(c jsonstrict.Object) (registered, *token.Error) {
 	// refuses any other type: never accept what a peer refuses.
 	if v, present := c.Get("jti"); present && v.Kind() != jsonstrict.KindString {
 		return r, malformed("jti is not a string")
+	}
+	// tid, token_use and the client claim are read leniently: a value that
+	// is not a string reads as "", which no check accepts when the setting
+	// that needs it is on, and which nothing uses otherwise.
+	if v, present := c.Get("tid"); present {
+		r.tid, _ = v.String()
+	}
+	if v, present := c.Get("token_use"); present {
+		r.tokenUse, _ = v.String()
+	}
+	for _, name := range config.ClientClaims {
+		if v, present := c.Get(name); present {
+			r.clientID, _ = v.String()
+			break
+		}
 	}
 	var err *token.Error
 	if r.exp, r.hasExp, err = numericDate(c, "exp"); err != nil {
@@ -87,12 +107,20 @@ func numericDate(c jsonstrict.Object, name string) (int64, bool, *token.Error) {
 }
 
 // audienceMatches reports whether aud (a string or an array of strings)
-// holds any accepted audience. A wrong type is malformed.
+// holds any accepted audience. A wrong type is malformed. A token without
+// aud (a Cognito access token) is judged by its client_id instead, as API
+// Gateway's JWT authorizer does; a token with aud by aud alone.
 func audienceMatches(c jsonstrict.Object, accepted []string, any bool) *token.Error {
 	v, present := c.Get("aud")
 	if !present {
 		if any {
 			return nil
+		}
+		if cv, ok := c.Get("client_id"); ok {
+			if id, ok := cv.String(); ok && contains(accepted, id) {
+				return nil
+			}
+			return &token.Error{Reason: decision.AudienceInvalid, Msg: "token has no aud and its client_id is not an accepted audience"}
 		}
 		return &token.Error{Reason: decision.AudienceInvalid, Msg: "token has no aud"}
 	}

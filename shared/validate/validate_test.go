@@ -114,6 +114,9 @@ func TestDecisionRules(t *testing.T) {
 			if strings.Contains(d.Detail, c.tok) {
 				t.Fatalf("detail holds the token")
 			}
+			tr := &Trace{}
+			td := newValidator(t, baseConfig(), newFakeKeys(t), &now).DecideTraced(context.Background(), bearer(c.tok), tr)
+			checkTrace(t, d, td, tr, c.tok)
 		})
 	}
 }

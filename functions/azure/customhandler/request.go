@@ -282,8 +282,10 @@ func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Re
 	if err != nil {
 		return nil, ShapeForwardAuth, err
 	}
+	req.Host = r.Host // rules' request.host; the caller's address is not known here
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
+		req.Host = h.forwardedHost(r.Header, req.Host)
 		return req, ShapeForwardAuth, nil
 	}
 	if req.Method, err = checkMethod(r.Method); err != nil {
@@ -294,6 +296,24 @@ func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Re
 	}
 	req.Path, req.Query = reqPath, q
 	return req, ShapeProxy, nil
+}
+
+// HeaderForwardedHost names the original host in Traefik's forward-auth
+// request (rules' request.host).
+const HeaderForwardedHost = "X-Forwarded-Host"
+
+// forwardedHost is the original call's host in a forward-auth request:
+// X-Forwarded-Host when the handler trusts Traefik's headers and exactly one
+// is present, else the request's own host.
+func (h *Handler) forwardedHost(hdr http.Header, own string) string {
+	for _, f := range h.fwd.families() {
+		if f == traefikFamily {
+			if vs := headerValues(hdr, HeaderForwardedHost); len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
+				return strings.TrimSpace(vs[0])
+			}
+		}
+	}
+	return own
 }
 
 // forwarded reads the forward-auth headers the handler trusts. When the

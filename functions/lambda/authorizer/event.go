@@ -126,7 +126,7 @@ func parseRESTRequest(raw []byte) (parsed, error) {
 	if err != nil {
 		return parsed{}, err
 	}
-	return parsed{
+	p := parsed{
 		shape: ShapeRESTRequest,
 		arn:   a,
 		req: decision.Request{
@@ -135,7 +135,11 @@ func parseRESTRequest(raw []byte) (parsed, error) {
 			Method: methodOf(ev.HTTPMethod, a),
 			Path:   a.path,
 		},
-	}, nil
+	}
+	// Rule fields: the Host header, the caller's address.
+	p.req.Host = p.req.Header.Get("Host")
+	p.req.SourceIP = ev.RequestContext.Identity.SourceIP
+	return p, nil
 }
 
 func parseV1(raw []byte) (parsed, error) {
@@ -158,7 +162,7 @@ func parseV1(raw []byte) (parsed, error) {
 	if err != nil {
 		return parsed{}, err
 	}
-	return parsed{
+	p := parsed{
 		shape: ShapeHTTPv1,
 		arn:   a,
 		req: decision.Request{
@@ -167,7 +171,11 @@ func parseV1(raw []byte) (parsed, error) {
 			Method: methodOf(ev.HTTPMethod, a),
 			Path:   a.path,
 		},
-	}, nil
+	}
+	// Rule fields: the Host header, the caller's address.
+	p.req.Host = p.req.Header.Get("Host")
+	p.req.SourceIP = ev.RequestContext.Identity.SourceIP
+	return p, nil
 }
 
 func parseV2(raw []byte) (parsed, error) {
@@ -200,6 +208,9 @@ func parseV2(raw []byte) (parsed, error) {
 			Cookies: append([]string(nil), ev.Cookies...),
 			Method:  method,
 			Path:    path,
+			// Rule fields: the domain the caller used, its address.
+			Host:     ev.RequestContext.DomainName,
+			SourceIP: ev.RequestContext.HTTP.SourceIP,
 		},
 	}, nil
 }

@@ -233,8 +233,19 @@ func policy(effect string, resources []string) events.APIGatewayCustomAuthorizer
 //     here), or a Deny of the whole stage when there is nothing to allow.
 //   - Anything over the limits is narrowed to exactly this call, and when
 //     even that cannot be expressed, the whole stage is denied.
+//   - A top-level CEL rule that reads the request or the clock makes the
+//     decision hold for this call only (PerCall): allow exactly this call,
+//     or deny the whole stage. A route's when that reads them is never
+//     among the grants (the core lists its route as denied), so the
+//     rules above already keep it to this call.
 func policyFor(a arn, d decision.Decision) events.APIGatewayCustomAuthorizerPolicy {
 	deny := policy("Deny", []string{a.wholeAPI()})
+	if d.PerCall {
+		if e := a.exact(); e != "" && d.Allowed() {
+			return policy("Allow", []string{e})
+		}
+		return deny
+	}
 	if !d.RoutesConfigured || (len(d.DeniedRoutes) == 0 && d.DefaultsSatisfied) {
 		if d.Allowed() {
 			return policy("Allow", []string{a.wholeAPI()})
