@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	gjwt "github.com/golang-jwt/jwt/v5"
+	"github.com/jwtgate/jwtgate/shared/config"
 	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/jwtgate/jwtgate/shared/decision"
@@ -17,7 +18,7 @@ import (
 
 // claimNames are the claims whose peer parse decides what jwtgate must
 // forward.
-var claimNames = append([]string{"iss", "sub", "scope", "scp", "azp", "client_id"}, Forward...)
+var claimNames = append(append([]string{"iss", "sub", "scope", "scp"}, config.ClientClaims...), Forward...)
 
 // peerClaims keeps the claims of interest from golang-jwt's parse
 // (numbers are json.Number).
@@ -89,9 +90,11 @@ func sameClaims(d decision.Decision, peer map[string]any) error {
 			want["scope"] = strings.Join(scopes, " ")
 		}
 	}
-	for _, n := range []string{"azp", "client_id"} {
-		if s, ok := str(n); ok {
-			want["client_id"] = s
+	for _, n := range config.ClientClaims { // the first present, if a non-empty string
+		if _, present := peer[n]; present {
+			if s, ok := str(n); ok && s != "" {
+				want["client_id"] = s
+			}
 			break
 		}
 	}

@@ -85,11 +85,6 @@ var Classes = []Class{
 		Holds: func(a *Anatomy) bool { return a.Header.Obj != nil && hasMember(a.Header.Obj, "crit") },
 	},
 	{
-		Name: "ambiguous-key", Reasons: []decision.Reason{decision.KeyUnknown},
-		Ref:   "RFC 7515 §4.1.4 and RFC 7517 §4.5 (kid selects the key): without a kid jwtgate uses a key only when exactly one fits the algorithm, never tries the set in turn",
-		Holds: func(a *Anatomy) bool { return !a.HasKid && a.FittingKeys > 1 },
-	},
-	{
 		Name: "header-alg-mismatch", Reasons: []decision.Reason{decision.KeyMismatch, decision.SignatureInvalid, decision.KeyUnknown},
 		Ref:   "RFC 8725 §3.1 and RFC 7515 §4.1.1 (alg is the algorithm that secured the JWS; the key must fit it): jwx verifies with the JWK's own alg and golang-jwt tries every key, so a token signed under another algorithm than its header names passes them",
 		Holds: func(a *Anatomy) bool { return a.KidKeyMismatch || a.OtherAlgVerifies },

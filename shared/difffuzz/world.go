@@ -237,7 +237,8 @@ func (w *World) parseJWX(tok string) (jwxjwt.Token, error) {
 	if len(sigs) != 1 {
 		return nil, errors.New("jwx: not one signature")
 	}
-	_, hasKid := sigs[0].ProtectedHeaders().KeyID()
+	kid, _ := sigs[0].ProtectedHeaders().KeyID()
+	hasKid := kid != "" // jwtgate reads an empty kid as none
 	alg, ok := sigs[0].ProtectedHeaders().Algorithm()
 	if !ok || !slices.Contains(Algorithms, alg.String()) {
 		return nil, errors.New("jwx: algorithm not in the allowlist")
@@ -260,7 +261,7 @@ func (w *World) parseGJ(tok string) (gjwt.MapClaims, error) {
 	keyfunc := func(t *gjwt.Token) (any, error) {
 		alg := t.Method.Alg()
 		fits := func(p pubKey) bool { return p.alg == "" || p.alg == alg }
-		if raw, present := t.Header["kid"]; present {
+		if raw, present := t.Header["kid"]; present && raw != "" { // an empty kid is none
 			kid, ok := raw.(string)
 			if !ok {
 				return nil, errors.New("kid is not a string")
