@@ -70,6 +70,28 @@ type Request struct {
 	// Path is the path of the protected call relative to the API/stage
 	// ("/orders/42"), or "" when unknown.
 	Path string
+
+	// --- Sender-constrained tokens (DPoP, RFC 9449; mTLS, RFC 8705) ---
+
+	// CalledHost and CalledPath are the host (with any port) and the path
+	// the client called, as it sent them (stage or base-path mapping
+	// included), from which the core builds the URL a DPoP proof's htu
+	// must match (JWTGATE_PUBLIC_URL replaces the scheme and host).
+	CalledHost string
+	CalledPath string
+	// ClientCert is the client certificate the platform saw: PEM (API
+	// Gateway mutual TLS), or the raw value of the trusted front end's
+	// certificate header (base64 DER, PEM, URL-encoded PEM or an Envoy
+	// XFCC element). "" when there is none.
+	ClientCert string
+	// ClientCertPresent tells that the platform delivered a certificate
+	// value, even an empty or unusable one (garbage is refused, not
+	// treated as absent).
+	ClientCertPresent bool
+	// NoBindingChannel tells that the platform cannot deliver a DPoP proof
+	// or a client certificate (REST TOKEN authorizers receive one header),
+	// so a sender-constrained token is refused.
+	NoBindingChannel bool
 }
 
 // RouteGrant is one route rule (method and path pattern) that a token
@@ -118,6 +140,20 @@ type Decision struct {
 	// CacheHit tells whether the signature check was answered by the
 	// verified-token cache.
 	CacheHit bool
+
+	// --- Sender-constrained tokens ---
+
+	// SenderConstrained tells that the decision depended on a DPoP proof or
+	// a client certificate: it holds for this request only, so adapters
+	// must not let it be reused (CacheUntil is zero, and Lambda policies
+	// name exactly this call).
+	SenderConstrained bool
+	// DPoP tells that the request used the DPoP scheme or the token is
+	// DPoP-bound: a 401 then carries a DPoP challenge (RFC 9449 §7.1).
+	DPoP bool
+	// DPoPAlgorithms lists the proof algorithms accepted, for the
+	// challenge's algs parameter (set when DPoP is).
+	DPoPAlgorithms []string
 }
 
 // Allowed reports whether the decision allows the request.

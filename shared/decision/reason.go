@@ -29,6 +29,15 @@ const (
 	ClaimsMalformed     Reason = "claims_malformed"
 	EventMalformed      Reason = "event_malformed"
 
+	// unauthenticated (401): sender-constrained tokens
+	DPoPProofInvalid           Reason = "dpop_proof_invalid"
+	DPoPReplayed               Reason = "dpop_replayed"
+	DPoPBindingMismatch        Reason = "dpop_binding_mismatch"
+	TokenBound                 Reason = "token_bound"
+	TokenNotBound              Reason = "token_not_bound"
+	CertificateMissing         Reason = "certificate_missing"
+	CertificateBindingMismatch Reason = "certificate_binding_mismatch"
+
 	// forbidden (403)
 	ScopeMissing Reason = "scope_missing"
 	ClaimMissing Reason = "claim_missing"
@@ -37,4 +46,7 @@ const (
 	// unavailable (503)
 	KeysUnavailable Reason = "keys_unavailable"
 	InternalError   Reason = "internal_error"
+	// ReplayStoreUnavailable: the DPoP replay store could not be reached,
+	// so a proof cannot be checked for replay (never allow).
+	ReplayStoreUnavailable Reason = "replay_store_unavailable"
 )
