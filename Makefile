@@ -13,7 +13,7 @@ BUILDFLAGS := -trimpath -ldflags='$(LDFLAGS)'
 
 export CGO_ENABLED := 0
 
-.PHONY: replay test vet unit fuzz idp tools bench bench-test bench-instr package events clean infra soak fuzz-long
+.PHONY: replay test vet unit fuzz idp redis tools bench bench-test bench-instr package events clean infra soak fuzz-long
 
 ## replay: sample events through the adapters against the embedded dev issuer
 replay:
@@ -29,14 +29,20 @@ test: vet unit fuzz infra bench-test
 # End-to-end tests skip unless these point at the installed parts; `make test`
 # installs them and sets them, so CI always runs them.
 IDP_DIR   := $(CURDIR)/functions/replay/idp
-E2E_ENV   := JWTGATE_RIE=$(RIE) JWTGATE_IDP_DIR=$(IDP_DIR)
+REDIS_SERVER := $(or $(shell command -v redis-server 2>/dev/null),/usr/bin/redis-server)
+E2E_ENV   := JWTGATE_RIE=$(RIE) JWTGATE_IDP_DIR=$(IDP_DIR) JWTGATE_REDIS_SERVER=$(REDIS_SERVER)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-unit: tools idp
+unit: tools idp redis
 	$(E2E_ENV) $(GO) test -count=1 ./...
+
+## redis: the redis-server the shared DPoP replay store is tested against
+## (Debian's package, installed where it is missing; run on loopback only)
+redis:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 
 ## idp: npm packages of the oidc-provider test identity provider
 ## (Node.js 20 comes with this project's machines; where npm is missing it is
