@@ -45,6 +45,12 @@ var Settings = []Setting{
 	{"JWTGATE_DECRYPTION_KEYS", "", "comma-separated JWE keys: base64 secret or @/path/rsa-private.pem, each optionally prefixed kid:"},
 	{"JWTGATE_POLICY_FILE", "", "path to a policy file (YAML or JSON); environment variables override it"},
 	{"JWTGATE_APIM_POLICY_FILE", "", "path to an Azure API Management policy XML; its <validate-jwt> is the config"},
+	{"JWTGATE_DPOP_ALGORITHMS", "ES256,ES384,ES512,RS256,PS256,EdDSA", "comma-separated DPoP proof algorithms (asymmetric only; never none or HS*)"},
+	{"JWTGATE_DPOP_MAX_AGE", "60s", "oldest accepted DPoP proof (its iat), plus the clock skew (1s to 10m)"},
+	{"JWTGATE_REPLAY_STORE", "memory", "where DPoP proofs are remembered against replay: memory (per instance) or redis://host:port/db, rediss://… (shared)"},
+	{"JWTGATE_PUBLIC_URL", "", "scheme://host[:port][/prefix] the clients call; a DPoP proof's htu is it plus the request path (empty: https:// and the request's host)"},
+	{"JWTGATE_CLIENT_CERT_HEADER", "", "Azure handler / forward-auth: header a trusted front end puts the client certificate in (X-ARR-ClientCert, X-Forwarded-Client-Cert, …; empty: none)"},
+	{"JWTGATE_REQUIRE_BOUND_TOKENS", "false", "refuse every token without cnf (DPoP- or certificate-bound only)"},
 	{"JWTGATE_LISTEN_HOST", "127.0.0.1", "Azure handler: interface to listen on (e.g. 0.0.0.0 as a standalone forward-auth service in a container)"},
 	{"JWTGATE_FORWARDED_HEADERS", "auto", "Azure handler: forward-auth headers trusted for the original method and URI: auto (both families, which must agree), traefik (X-Forwarded-*), nginx (X-Original-*) or none"},
 }
