@@ -640,6 +640,7 @@ func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {
 	}{
 		{"missing audience", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL()}, "", "JWTGATE_AUDIENCES"},
 		{"bad port", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience}, "http", "FUNCTIONS_CUSTOMHANDLER_PORT"},
+		{"bad log level", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_LOG_LEVEL": "loud"}, "", "JWTGATE_LOG_LEVEL"},
 		{"bad forwarded headers mode", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_FORWARDED_HEADERS": "envoy"}, "", "JWTGATE_FORWARDED_HEADERS"},
 	}
 	for _, c := range cases {
@@ -676,5 +677,48 @@ func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {
 				t.Errorf("stderr %q does not name %s", stderr.String(), c.message)
 			}
 		})
+	}
+}
+
+// JWTGATE_LOG_LEVEL=warn: allowed requests write no decision line, refusals
+// do (the "listening" record is info too, so readiness is polled over HTTP).
+func TestLogLevelWarnKeepsRefusalsOnly(t *testing.T) {
+	iss := startIssuer(t)
+	env := gateEnv(t, iss)
+	env["JWTGATE_LOG_LEVEL"] = "warn"
+	p := startHandler(t, env)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := p.WaitHTTP(ctx, http.DefaultClient, 20*time.Millisecond, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/healthz", nil)
+	})
+	if err != nil {
+		t.Fatalf("handler not answering: %v", err)
+	}
+	_ = resp.Body.Close()
+	if r := p.proxied(t, "GET", "/orders/1", mint(t, iss, nil), nil); r.status != 200 {
+		t.Fatalf("allow: %d %v", r.status, r.body)
+	}
+	if r := p.proxied(t, "GET", "/orders/1", "", nil); r.status != 401 {
+		t.Fatalf("no token: %d %v", r.status, r.body)
+	}
+	var allows, refusals int
+	for _, line := range strings.Split(p.logs(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil || rec["msg"] != "decision" {
+			continue
+		}
+		switch rec["outcome"] {
+		case "allow":
+			allows++
+		case "unauthenticated":
+			if rec["level"] != "WARN" {
+				t.Errorf("refusal logged at %v, want WARN", rec["level"])
+			}
+			refusals++
+		}
+	}
+	if allows != 0 || refusals == 0 {
+		t.Fatalf("at warn: %d allow lines (want 0), %d refusal lines (want ≥1)\n%s", allows, refusals, p.logs())
 	}
 }

@@ -103,7 +103,7 @@ func TestFunctionJSONDeclaresTheAuthorizeRoute(t *testing.T) {
 		t.Errorf("route = %q", in.Route)
 	}
 	if in.AuthLevel != "function" {
-		t.Errorf("authLevel = %q, want function (see README: Deploy as an Azure Function)", in.AuthLevel)
+		t.Errorf("authLevel = %q, want function (see docs/azure.md: authLevel)", in.AuthLevel)
 	}
 	for _, m := range []string{"get", "head", "post", "put", "patch", "delete", "options"} {
 		if !slices.Contains(in.Methods, m) {

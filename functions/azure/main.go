@@ -32,6 +32,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
 	"github.com/jwtgate/jwtgate/shared/core"
+	"github.com/jwtgate/jwtgate/shared/logging"
 )
 
 // Listening defaults.
@@ -49,8 +50,11 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	if err := run(ctx, os.Getenv, logger); err != nil {
+	logger, err := logging.FromEnv(os.Stdout, os.Getenv)
+	if err == nil {
+		err = run(ctx, os.Getenv, logger)
+	}
+	if err != nil {
 		logger.Error("jwtgate handler stopped", slog.String("error", err.Error()))
 		fmt.Fprintln(os.Stderr, "jwtgate:", err)
 		os.Exit(1)

@@ -372,3 +372,80 @@ func (f *function) invokeRaw(t *testing.T, event []byte) (int, []byte) {
 	}
 	return resp.StatusCode, body
 }
+
+// With Lambda's advanced logging controls at WARN, allowed decisions write
+// no log line (Lambda would drop it anyway), refusals do, and every
+// decision still writes its metric line, marked WARN so the filter keeps it.
+func TestBootstrapHonoursLambdaLogLevel(t *testing.T) {
+	rie := os.Getenv("JWTGATE_RIE")
+	if rie == "" {
+		t.Skip("JWTGATE_RIE is not set: run `make test`")
+	}
+	bootstrap := buildBootstrap(t)
+	iss, err := devissuer.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = iss.Close() })
+	fn := startFunction(t, rie, bootstrap, map[string]string{
+		"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(),
+		"JWTGATE_AUDIENCES":     "api://orders",
+		"AWS_LAMBDA_LOG_LEVEL":  "WARN",
+		"AWS_LAMBDA_LOG_FORMAT": "JSON",
+	})
+	now := time.Now()
+	good, err := iss.Mint(map[string]any{"sub": "user-1", "aud": "api://orders", "exp": now.Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := fn.invoke(t, shapeEvent("rest_token", good)); r.principal() != "user-1" {
+		t.Fatalf("allow: %+v", r)
+	}
+	if r := fn.invoke(t, shapeEvent("rest_token", "")); r.ErrorMessage != "Unauthorized" {
+		t.Fatalf("no token: %+v", r)
+	}
+	var decisions, metrics []map[string]any
+	for _, line := range strings.Split(fn.output(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		switch {
+		case rec["msg"] == "decision":
+			decisions = append(decisions, rec)
+		case rec["_aws"] != nil:
+			metrics = append(metrics, rec)
+		}
+	}
+	if len(decisions) != 1 || decisions[0]["reason"] != "token_missing" || decisions[0]["level"] != "WARN" {
+		t.Errorf("decision lines at WARN: want only the refusal, at WARN; got %v", decisions)
+	}
+	if len(metrics) != 2 {
+		t.Fatalf("metric lines: want one per decision (2), got %d", len(metrics))
+	}
+	for _, m := range metrics {
+		if m["level"] != "WARN" {
+			t.Errorf("metric line without level WARN (Lambda's filter would drop it): %v", m)
+		}
+	}
+}
+
+func TestBootstrapBadLogLevelFailsInit(t *testing.T) {
+	rie := os.Getenv("JWTGATE_RIE")
+	if rie == "" {
+		t.Skip("JWTGATE_RIE is not set: run `make test`")
+	}
+	bootstrap := buildBootstrap(t)
+	fn := startFunction(t, rie, bootstrap, map[string]string{
+		"JWTGATE_OPENID_CONFIG": "http://127.0.0.1:1/.well-known/openid-configuration",
+		"JWTGATE_AUDIENCES":     "api://orders",
+		"JWTGATE_LOG_LEVEL":     "verbose",
+	})
+	status, body := fn.invokeRaw(t, shapeEvent("rest_token", "Bearer x.y.z"))
+	if status == http.StatusOK || strings.Contains(string(body), "policyDocument") {
+		t.Fatalf("answer %d %s", status, body)
+	}
+	if logs := fn.output(); !strings.Contains(logs, "JWTGATE_LOG_LEVEL") {
+		t.Fatalf("function output does not name the setting:\n%s", logs)
+	}
+}

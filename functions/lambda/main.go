@@ -24,6 +24,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/functions/lambda/authorizer"
 	"github.com/jwtgate/jwtgate/shared/core"
+	"github.com/jwtgate/jwtgate/shared/logging"
 )
 
 // initBound caps the whole start-up (config and key warm-up); Lambda's init
@@ -31,7 +32,11 @@ import (
 const initBound = 5 * time.Second
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger, err := logging.FromEnv(os.Stdout, os.Getenv)
+	if err != nil {
+		logger.Error("jwtgate: configuration error", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
 	a, err := setup(logger)
 	if err != nil {
 		logger.Error("jwtgate: configuration error", slog.String("error", err.Error()))
@@ -49,5 +54,6 @@ func setup(logger *slog.Logger) (*authorizer.Authorizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return authorizer.New(c, c.Config(), logger, authorizer.WithMetrics(os.Stdout)), nil
+	return authorizer.New(c, c.Config(), logger,
+		authorizer.WithMetrics(os.Stdout, logging.MetricsLevel(os.Getenv))), nil
 }

@@ -156,6 +156,9 @@ param jwtgateApimPolicyFile string = ''
 @description('JWTGATE_LISTEN_HOST: Azure handler: interface to listen on (e.g. 0.0.0.0 as a standalone forward-auth service in a container). Empty: 127.0.0.1.')
 param jwtgateListenHost string = ''
 
+@description('JWTGATE_LOG_LEVEL: decision log level: debug, info (every decision), warn (refusals and faults only) or error (faults only); on Lambda raised to AWS_LAMBDA_LOG_LEVEL when that is stricter; metrics are written at every level. Empty: info.')
+param jwtgateLogLevel string = ''
+
 @description('JWTGATE_FORWARDED_HEADERS: Azure handler: forward-auth headers trusted for the original method and URI: auto (both families, which must agree), traefik (X-Forwarded-*), nginx (X-Original-*) or none. Empty: auto.')
 param jwtgateForwardedHeaders string = ''
 // END settings parameters
@@ -196,6 +199,7 @@ var jwtgateSettings = [
   { name: 'JWTGATE_POLICY_FILE', value: jwtgatePolicyFile }
   { name: 'JWTGATE_APIM_POLICY_FILE', value: jwtgateApimPolicyFile }
   { name: 'JWTGATE_LISTEN_HOST', value: jwtgateListenHost }
+  { name: 'JWTGATE_LOG_LEVEL', value: jwtgateLogLevel }
   { name: 'JWTGATE_FORWARDED_HEADERS', value: jwtgateForwardedHeaders }
   // END settings app-settings
 ]

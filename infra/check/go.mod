@@ -8,7 +8,16 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
-require gopkg.in/yaml.v3 v3.0.1 // indirect
+require (
+	github.com/aws/aws-lambda-go v1.55.1 // indirect
+	github.com/lestrrat-go/blackmagic v1.0.4 // indirect
+	github.com/lestrrat-go/httpcc v1.0.1 // indirect
+	github.com/lestrrat-go/httprc/v3 v3.0.6 // indirect
+	github.com/lestrrat-go/jwx/v3 v3.4.0 // indirect
+	github.com/lestrrat-go/option/v2 v2.0.0 // indirect
+	github.com/valyala/fastjson v1.6.10 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)
 
 // The product module, from this checkout: the checks read its settings list.
 replace github.com/jwtgate/jwtgate => ../..

@@ -70,7 +70,7 @@ func TestKeyBindings(t *testing.T) {
 		{"bound JWKS URLs and a bound secret", head + "issuers: [" + a + ", " + b + ", https://internal]\nkeys:\n  - {jwks_url: " + jwksA + ", issuers: [" + a + "]}\n  - {jwks_url: " + jwksB + ", issuers: [" + b + "]}\n  - {secret: " + secret32 + ", issuers: [https://internal]}\n", ""},
 		{"one JWKS URL bound to two issuers", head + "issuers: [" + a + ", " + b + "]\nkeys:\n  - {jwks_url: " + jwksA + ", issuers: [" + a + ", " + b + "]}\n", ""},
 		{"discovery plus a bound JWKS URL", head + "openid_config: [" + disc + "]\nissuers: [" + discIss + ", " + b + "]\nkeys:\n  - {jwks_url: " + jwksB + ", issuers: [" + b + "]}\n", ""},
-		{"the README's IdP, partner and internal service", "openid_config: [https://tenant.auth0.com/.well-known/openid-configuration]\nissuers: [https://tenant.auth0.com/, https://partner.example, https://internal.example]\naudiences: [https://api.example.com]\nkeys:\n  - {jwks_url: https://partner.example/.well-known/jwks.json, issuers: [https://partner.example]}\n  - {secret: " + secret32 + ", kid: internal-1, issuers: [https://internal.example]}\n", ""},
+		{"the IdP, partner and internal service of docs/keys.md", "openid_config: [https://tenant.auth0.com/.well-known/openid-configuration]\nissuers: [https://tenant.auth0.com/, https://partner.example, https://internal.example]\naudiences: [https://api.example.com]\nkeys:\n  - {jwks_url: https://partner.example/.well-known/jwks.json, issuers: [https://partner.example]}\n  - {secret: " + secret32 + ", kid: internal-1, issuers: [https://internal.example]}\n", ""},
 		{"unbound jwks_url entry for the one issuer", head + "issuers: [" + a + "]\nkeys:\n  - {jwks_url: " + jwksA + "}\n  - {secret: " + secret32 + "}\n", ""},
 
 		// refused

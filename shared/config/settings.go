@@ -52,8 +52,9 @@ var Settings = []Setting{
 	{"JWTGATE_CLIENT_CERT_HEADER", "", "Azure handler / forward-auth: header a trusted front end puts the client certificate in (X-ARR-ClientCert, X-Forwarded-Client-Cert, …; empty: none)"},
 	{"JWTGATE_REQUIRE_BOUND_TOKENS", "false", "refuse every token without cnf (DPoP- or certificate-bound only)"},
 	{"JWTGATE_LISTEN_HOST", "127.0.0.1", "Azure handler: interface to listen on (e.g. 0.0.0.0 as a standalone forward-auth service in a container)"},
+	{"JWTGATE_LOG_LEVEL", "info", "decision log level: debug, info (every decision), warn (refusals and faults only) or error (faults only); on Lambda raised to AWS_LAMBDA_LOG_LEVEL when that is stricter; metrics are written at every level"},
 	{"JWTGATE_FORWARDED_HEADERS", "auto", "Azure handler: forward-auth headers trusted for the original method and URI: auto (both families, which must agree), traefik (X-Forwarded-*), nginx (X-Original-*) or none"},
 }
 
 // adapterSettings are read by an adapter, not by FromEnv.
-var adapterSettings = map[string]bool{"JWTGATE_LISTEN_HOST": true, "JWTGATE_FORWARDED_HEADERS": true}
+var adapterSettings = map[string]bool{"JWTGATE_LISTEN_HOST": true, "JWTGATE_FORWARDED_HEADERS": true, "JWTGATE_LOG_LEVEL": true}

@@ -130,13 +130,29 @@ func (c *Core) Stats() Stats {
 	return st
 }
 
+// DecisionLevel is the level of a decision's log line: info for allow,
+// warn for a refusal (401 or 403), error for "keys unavailable". So
+// JWTGATE_LOG_LEVEL=warn keeps refusals and faults only.
+func DecisionLevel(o decision.Outcome) slog.Level {
+	switch o {
+	case decision.Allow:
+		return slog.LevelInfo
+	case decision.Unavailable:
+		return slog.LevelError
+	default:
+		return slog.LevelWarn
+	}
+}
+
 // LogDecision writes the one structured line per decision: platform, shape,
-// outcome, reason, status, kid, iss, sub, latency and cache hit. It never
-// logs the token. Extra attributes (e.g. an invocation id) may be appended.
+// outcome, reason, status, kid, iss, sub, latency and cache hit, at
+// DecisionLevel. It never logs the token. Extra attributes (e.g. an
+// invocation id) may be appended. Below the logger's level it costs no
+// attribute building.
 func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d decision.Decision, latency time.Duration, extra ...slog.Attr) {
-	level := slog.LevelInfo
-	if d.Outcome == decision.Unavailable {
-		level = slog.LevelError
+	level := DecisionLevel(d.Outcome)
+	if !l.Enabled(ctx, level) {
+		return
 	}
 	attrs := []slog.Attr{
 		slog.String("platform", platform),

@@ -7,7 +7,7 @@
 //
 // The Lambda entry point (functions/lambda) and the replay runner share it:
 //
-//	a := authorizer.New(core, core.Config(), logger, authorizer.WithMetrics(os.Stdout))
+//	a := authorizer.New(core, core.Config(), logger, authorizer.WithMetrics(os.Stdout, ""))
 //	lambda.Start(a)              // a implements lambda.Handler (raw bytes in and out)
 //	res := a.Evaluate(ctx, ev)   // replay and tests: shape, decision, response, status
 //
@@ -59,8 +59,13 @@ type Result struct {
 type Option func(*Authorizer)
 
 // WithMetrics writes one CloudWatch Embedded Metric Format line per
-// decision to w (os.Stdout in Lambda). Without it no metrics are written.
-func WithMetrics(w io.Writer) Option { return func(a *Authorizer) { a.metrics = w } }
+// decision to w (os.Stdout in Lambda), whatever the log level. A non-empty
+// level is written as the line's "level" member, so that Lambda's log-level
+// filter keeps it (see logging.MetricsLevel). Without this option no
+// metrics are written.
+func WithMetrics(w io.Writer, level string) Option {
+	return func(a *Authorizer) { a.metrics, a.metricsLevel = w, level }
+}
 
 // WithClock sets the clock used for latency and metric timestamps.
 func WithClock(now func() time.Time) Option { return func(a *Authorizer) { a.now = now } }
@@ -76,6 +81,8 @@ type Authorizer struct {
 	logger  *slog.Logger
 	now     func() time.Time
 	metrics io.Writer
+	// metricsLevel is the EMF line's "level" member ("" for none).
+	metricsLevel string
 
 	// mu guards lastStats and serialises metric lines on the writer.
 	mu        sync.Mutex
@@ -204,7 +211,7 @@ func (a *Authorizer) record(ctx context.Context, res Result, latency time.Durati
 		a.lastStats = now
 	}
 	if a.metrics != nil {
-		line := emfLine(a.now(), res.Decision.Outcome.String(), res.Shape, latency, fetches, fetchErrors)
+		line := emfLine(a.now(), a.metricsLevel, res.Decision.Outcome.String(), res.Shape, latency, fetches, fetchErrors)
 		_, _ = a.metrics.Write(line)
 	}
 }

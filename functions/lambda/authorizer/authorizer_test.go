@@ -747,7 +747,7 @@ func TestDecisionLogAndMetricLines(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock := []time.Time{t0, t0.Add(1500 * time.Microsecond), t0.Add(2 * time.Millisecond)}
 	now := func() time.Time { c := clock[0]; clock = clock[1:]; return c }
-	a := New(f, nil, slog.New(slog.NewJSONHandler(&logs, nil)), WithMetrics(&metrics), WithClock(now))
+	a := New(f, nil, slog.New(slog.NewJSONHandler(&logs, nil)), WithMetrics(&metrics, ""), WithClock(now))
 	f.stats = core.Stats{Keys: keys.Stats{DiscoveryFetches: 1, JWKSFetches: 2, FetchErrors: 1}}
 	a.Evaluate(context.Background(), eventsByShape()[ShapeRESTRequest])
 

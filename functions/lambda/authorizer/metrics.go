@@ -11,8 +11,10 @@ const MetricsNamespace = "jwtgate"
 // emfLine is one CloudWatch Embedded Metric Format record (a JSON line that
 // CloudWatch Logs turns into metrics without any SDK or API call):
 // Decisions (count) and Latency (ms) by Outcome and by Shape, and the key
-// fetches and fetch errors since the previous line, without dimensions.
-func emfLine(now time.Time, outcome, shape string, latency time.Duration, fetches, fetchErrors int64) []byte {
+// fetches and fetch errors since the previous line, without dimensions. A
+// non-empty level is added as the "level" member (a plain property to
+// CloudWatch, a filter key to Lambda's advanced logging controls).
+func emfLine(now time.Time, level, outcome, shape string, latency time.Duration, fetches, fetchErrors int64) []byte {
 	type metric struct {
 		Name string `json:"Name"`
 		Unit string `json:"Unit"`
@@ -44,6 +46,9 @@ func emfLine(now time.Time, outcome, shape string, latency time.Duration, fetche
 		"Latency":        float64(latency.Microseconds()) / 1000,
 		"KeyFetches":     fetches,
 		"KeyFetchErrors": fetchErrors,
+	}
+	if level != "" {
+		rec["level"] = level
 	}
 	b, err := json.Marshal(rec)
 	if err != nil {
