@@ -27,10 +27,6 @@ const (
 	maxJTIBytes = 256
 )
 
-// DefaultAlgorithms are the proof algorithms accepted by default: the
-// asymmetric ones clients use (never none, never HMAC).
-var DefaultAlgorithms = []string{"ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"}
-
 // Proof is a parsed DPoP proof whose signature verified under its own jwk.
 // Its claims still need Check.
 type Proof struct {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
 	"github.com/jwtgate/jwtgate/shared/token"
@@ -22,7 +23,7 @@ var (
 )
 
 func allowDefault(a *token.Algorithm) bool {
-	for _, n := range DefaultAlgorithms {
+	for _, n := range config.DefaultDPoPAlgorithms {
 		if n == a.Name {
 			return true
 		}
@@ -44,7 +45,7 @@ func signer(t testing.TB, alg string) *devissuer.ProofSigner {
 }
 
 func TestProofAcceptedForEveryDefaultAlgorithm(t *testing.T) {
-	for _, alg := range DefaultAlgorithms {
+	for _, alg := range config.DefaultDPoPAlgorithms {
 		t.Run(alg, func(t *testing.T) {
 			s := signer(t, alg)
 			raw, err := s.Proof("GET", reqURL, accessTk, now, nil, nil)

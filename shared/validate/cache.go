@@ -19,6 +19,7 @@ type verified struct {
 	key     *keys.Key
 	expires time.Time // never after exp
 	fwd     map[string]any
+	cnf     confirmation // the token's cnf claim, read once
 }
 
 const cacheShards = 32

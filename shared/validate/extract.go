@@ -26,16 +26,23 @@ func newExtractor(header, scheme, query, cookie string) extractor {
 
 // extract returns the token, or a refusal. Sources are tried in order:
 // header, query parameter, cookie; the first present source decides, and a
-// source that is present but malformed is not skipped.
-func (e extractor) extract(r *decision.Request) (string, *token.Error) {
+// source that is present but malformed is not skipped. dpop tells that the
+// header used the DPoP scheme (RFC 9449 §7.1) instead of the configured one.
+func (e extractor) extract(r *decision.Request) (tok string, dpop bool, terr *token.Error) {
 	if e.header != "" {
 		if vals := headerValues(r.Header, e.header); len(vals) > 0 {
 			if len(vals) > 1 {
-				return "", &token.Error{Reason: decision.TokenMalformed, Msg: "more than one " + e.header + " header"}
+				return "", false, &token.Error{Reason: decision.TokenMalformed, Msg: "more than one " + e.header + " header"}
 			}
 			return e.fromHeader(vals[0])
 		}
 	}
+	tok, terr = e.extractOther(r)
+	return tok, false, terr
+}
+
+// extractOther reads the query parameter and the cookie.
+func (e extractor) extractOther(r *decision.Request) (string, *token.Error) {
 	if e.query != "" && r.Query != nil {
 		if vals, ok := r.Query[e.query]; ok {
 			if len(vals) != 1 {
@@ -55,20 +62,23 @@ func (e extractor) extract(r *decision.Request) (string, *token.Error) {
 	return "", &token.Error{Reason: decision.TokenMissing, Msg: "no bearer token in the request"}
 }
 
-func (e extractor) fromHeader(v string) (string, *token.Error) {
+func (e extractor) fromHeader(v string) (string, bool, *token.Error) {
 	if e.scheme == "" {
-		return checkBare(strings.TrimSpace(v))
+		t, terr := checkBare(strings.TrimSpace(v))
+		return t, false, terr
 	}
 	scheme, rest, ok := strings.Cut(v, " ")
-	if !strings.EqualFold(scheme, e.scheme) {
+	dpop := strings.EqualFold(scheme, "DPoP")
+	if !dpop && !strings.EqualFold(scheme, e.scheme) {
 		// RFC 6750 §3.1: a request without a bearer token is not a
 		// malformed bearer request; it just has no token.
-		return "", &token.Error{Reason: decision.TokenMissing, Msg: "no " + e.scheme + " token in the " + e.header + " header"}
+		return "", false, &token.Error{Reason: decision.TokenMissing, Msg: "no " + e.scheme + " token in the " + e.header + " header"}
 	}
 	if !ok {
-		return "", &token.Error{Reason: decision.TokenMalformed, Msg: e.header + " header has the scheme but no token"}
+		return "", dpop, &token.Error{Reason: decision.TokenMalformed, Msg: e.header + " header has the scheme but no token"}
 	}
-	return checkBare(strings.TrimLeft(rest, " "))
+	t, terr := checkBare(strings.TrimLeft(rest, " "))
+	return t, dpop, terr
 }
 
 // checkBare accepts exactly one word: no space inside. Any other byte

@@ -17,6 +17,7 @@ import (
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/jsonstrict"
 	"github.com/jwtgate/jwtgate/shared/keys"
+	"github.com/jwtgate/jwtgate/shared/replaystore"
 	"github.com/jwtgate/jwtgate/shared/token"
 )
 
@@ -52,6 +53,7 @@ type Validator struct {
 	cache      *tokenCache
 	cacheTTL   time.Duration
 	forward    []string
+	binding    bindingPolicy
 }
 
 // Option adjusts a Validator.
@@ -84,6 +86,7 @@ func New(cfg *config.Config, ks KeySource, opts ...Option) (*Validator, error) {
 		cache:      newTokenCache(cfg.TokenCacheSize),
 		cacheTTL:   cfg.TokenCacheMaxTTL,
 		forward:    cfg.ForwardClaims,
+		binding:    newBindingPolicy(cfg),
 	}
 	if v.maxBytes <= 0 {
 		v.maxBytes = config.DefaultMaxTokenBytes
@@ -113,6 +116,9 @@ func New(cfg *config.Config, ks KeySource, opts ...Option) (*Validator, error) {
 	for _, o := range opts {
 		o(v)
 	}
+	if v.binding.replay == nil {
+		v.binding.replay = replaystore.NewMemory(0, v.now)
+	}
 	return v, nil
 }
 
@@ -137,9 +143,9 @@ func (v *Validator) Decide(ctx context.Context, r *decision.Request) (d decision
 	if r == nil {
 		return deny(&token.Error{Reason: decision.EventMalformed, Msg: "no request"})
 	}
-	tok, terr := v.extract.extract(r)
+	tok, dpopScheme, terr := v.extract.extract(r)
 	if terr != nil {
-		return deny(terr)
+		return v.withChallenge(deny(terr), dpopScheme)
 	}
 	now := v.now()
 	var ver *verified
@@ -158,17 +164,26 @@ func (v *Validator) Decide(ctx context.Context, r *decision.Request) (d decision
 			if unavailable {
 				return decision.Decision{Outcome: decision.Unavailable, Reason: decision.KeysUnavailable, Detail: err.Msg}
 			}
-			return deny(err)
+			return v.withChallenge(deny(err), dpopScheme)
 		}
 		if v.cache != nil {
 			v.cache.put(ver)
 		}
 	} else if terr := v.checkTimes(&ver.reg, now.Unix()); terr != nil {
-		return deny(terr)
+		return v.withChallenge(deny(terr), dpopScheme)
+	}
+	constrained, refusal := v.checkBinding(ctx, ver, tok, dpopScheme, r, now)
+	if refusal != nil {
+		return *refusal
 	}
 	d = v.authorize(ver, r)
 	d.CacheHit = hit
-	return d
+	if constrained {
+		// The decision holds for this proof or certificate only.
+		d.SenderConstrained = true
+		d.CacheUntil = time.Time{}
+	}
+	return v.withChallenge(d, dpopScheme || ver.cnf.jkt != "")
 }
 
 // verify runs every check that does not depend on the request: shape,
@@ -245,7 +260,7 @@ func (v *Validator) verify(ctx context.Context, tok string, now time.Time) (*ver
 			expires = e
 		}
 	}
-	ver := &verified{tok: tok, claims: p.Claims, reg: reg, key: key, expires: expires}
+	ver := &verified{tok: tok, claims: p.Claims, reg: reg, key: key, expires: expires, cnf: readConfirmation(p.Claims)}
 	ver.fwd = v.forwarded(&ver.reg, p.Claims)
 	return ver, false, nil
 }
