@@ -84,10 +84,11 @@ type Request struct {
 	// certificate header (base64 DER, PEM, URL-encoded PEM or an Envoy
 	// XFCC element). "" when there is none.
 	ClientCert string
-	// ClientCertPresent tells that the platform delivered a certificate
-	// value, even an empty or unusable one (garbage is refused, not
-	// treated as absent).
-	ClientCertPresent bool
+	// ClientCertFromPlatform tells that the platform itself is the source
+	// of client certificates (API Gateway mutual TLS), even when it saw
+	// none: the core then never reads JWTGATE_CLIENT_CERT_HEADER, which a
+	// client could set itself.
+	ClientCertFromPlatform bool
 	// NoBindingChannel tells that the platform cannot deliver a DPoP proof
 	// or a client certificate (REST TOKEN authorizers receive one header),
 	// so a sender-constrained token is refused.

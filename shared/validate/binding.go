@@ -210,8 +210,8 @@ func (v *Validator) checkProof(r *decision.Request, tok, jkt string, now time.Ti
 
 // checkCertificate compares the client certificate with cnf.x5t#S256.
 func (v *Validator) checkCertificate(r *decision.Request, x5t string) *token.Error {
-	value, present := r.ClientCert, r.ClientCertPresent
-	if !present && v.binding.certHeader != "" {
+	value, present := r.ClientCert, r.ClientCert != ""
+	if !r.ClientCertFromPlatform && v.binding.certHeader != "" {
 		vals := headerValues(r.Header, v.binding.certHeader)
 		if len(vals) > 1 {
 			return &token.Error{Reason: decision.CertificateMissing, Msg: "more than one " + v.binding.certHeader + " header"}

@@ -161,7 +161,7 @@ func TestSenderConstrainedTokens(t *testing.T) {
 		}, reason: decision.TokenBound},
 		{name: "certificate-bound token with its certificate (PEM)", req: func() *decision.Request {
 			r := f.request("Bearer " + certTok)
-			r.ClientCert, r.ClientCertPresent = pemCert, true
+			r.ClientCert, r.ClientCertFromPlatform = pemCert, true
 			return r
 		}, outcome: decision.Allow, reason: decision.ReasonOK},
 		{name: "certificate-bound token with its certificate in the configured header", req: func() *decision.Request {
@@ -183,12 +183,12 @@ func TestSenderConstrainedTokens(t *testing.T) {
 		{name: "another certificate", req: func() *decision.Request {
 			r := f.request("Bearer " + certTok)
 			other := newBindingFixture(t)
-			r.ClientCert, r.ClientCertPresent = base64.StdEncoding.EncodeToString(other.certDER), true
+			r.ClientCert, r.ClientCertFromPlatform = base64.StdEncoding.EncodeToString(other.certDER), true
 			return r
 		}, reason: decision.CertificateBindingMismatch},
 		{name: "token bound to both, with proof and certificate", req: func() *decision.Request {
 			r := f.request("DPoP "+bothTok, f.proof(f.client, bothTok, nil))
-			r.ClientCert, r.ClientCertPresent = pemCert, true
+			r.ClientCert, r.ClientCertFromPlatform = pemCert, true
 			return r
 		}, outcome: decision.Allow, reason: decision.ReasonOK, challenge: true},
 		{name: "token bound to both, proof only", req: func() *decision.Request { return f.request("DPoP "+bothTok, f.proof(f.client, bothTok, nil)) }, reason: decision.CertificateMissing, challenge: true},

@@ -183,14 +183,21 @@ func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, 
 	if err != nil {
 		return nil, err
 	}
+	host := req.Header.Get("Host")
+	if u, perr := url.Parse(t.URL); perr == nil && u.Host != "" {
+		host = u.Host
+	}
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
+		req.CalledHost, req.CalledPath = forwardedHost(req.Header, host), o.path
 		return req, nil
 	}
 	if req.Method, err = checkMethod(t.Method); err != nil {
 		return nil, errors.New("Data.req.Method is missing or invalid")
 	}
 	req.Path = reqPath
+	// A DPoP proof names the URL the client called: Data.req.Url.
+	req.CalledHost, req.CalledPath = host, triggerURLPath(t.URL, reqPath)
 	req.Query = url.Values{}
 	if q, err := url.ParseQuery(rawQuery); err == nil {
 		req.Query = q
@@ -234,6 +241,19 @@ func triggerPath(t *HTTPTriggerRequest) (path, rawQuery string, err error) {
 		return "", "", errors.New("Data.req.Params.path: " + err.Error())
 	}
 	return p, rawQuery, nil
+}
+
+// triggerURLPath is Data.req.Url's raw path (the /api/authorize prefix
+// included), or fallback when the URL has none.
+func triggerURLPath(u, fallback string) string {
+	if strings.HasPrefix(u, "/") {
+		p, _, _ := strings.Cut(u, "?")
+		return p
+	}
+	if p, _, err := splitURIPath(u); err == nil {
+		return p
+	}
+	return fallback
 }
 
 // flattenHeaders joins each header's values for the output binding.

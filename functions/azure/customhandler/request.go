@@ -284,6 +284,7 @@ func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Re
 	}
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
+		req.CalledHost, req.CalledPath = forwardedHost(r.Header, r.Host), o.path
 		return req, ShapeForwardAuth, nil
 	}
 	if req.Method, err = checkMethod(r.Method); err != nil {
@@ -293,7 +294,20 @@ func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Re
 		return nil, ShapeProxy, errors.New("invalid query string")
 	}
 	req.Path, req.Query = reqPath, q
+	// A DPoP proof names the URL the client called: this request's own
+	// host and whole path (the /api/authorize prefix included).
+	req.CalledHost, req.CalledPath = r.Host, rawRequestPath(r)
 	return req, ShapeProxy, nil
+}
+
+// forwardedHost is the host the client called in forward-auth: the proxy's
+// X-Forwarded-Host when it sends exactly one, else the request's Host (nginx
+// auth_request passes the original one). JWTGATE_PUBLIC_URL overrides both.
+func forwardedHost(h http.Header, host string) string {
+	if vs := headerValues(h, "X-Forwarded-Host"); len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
+		return strings.TrimSpace(vs[0])
+	}
+	return host
 }
 
 // forwarded reads the forward-auth headers the handler trusts. When the

@@ -233,8 +233,19 @@ func policy(effect string, resources []string) events.APIGatewayCustomAuthorizer
 //     here), or a Deny of the whole stage when there is nothing to allow.
 //   - Anything over the limits is narrowed to exactly this call, and when
 //     even that cannot be expressed, the whole stage is denied.
+//   - A sender-constrained decision (it depended on a DPoP proof or a
+//     client certificate) allows exactly this call and nothing else, or
+//     denies the whole stage when forbidden: a
+//     cached copy must never let another request through on this proof
+//     (the docs require TTL 0 and the DPoP header in the identity sources).
 func policyFor(a arn, d decision.Decision) events.APIGatewayCustomAuthorizerPolicy {
 	deny := policy("Deny", []string{a.wholeAPI()})
+	if d.SenderConstrained {
+		if e := a.exact(); e != "" && d.Allowed() {
+			return policy("Allow", []string{e})
+		}
+		return deny
+	}
 	if !d.RoutesConfigured || (len(d.DeniedRoutes) == 0 && d.DefaultsSatisfied) {
 		if d.Allowed() {
 			return policy("Allow", []string{a.wholeAPI()})
