@@ -231,4 +231,3 @@ func policyOf(t *testing.T, resp any) events.APIGatewayCustomAuthorizerPolicy {
 	t.Fatalf("response %T", resp)
 	return events.APIGatewayCustomAuthorizerPolicy{}
 }
-
