@@ -46,7 +46,7 @@ const (
 	// unavailable (503)
 	KeysUnavailable Reason = "keys_unavailable"
 	InternalError   Reason = "internal_error"
-	// ReplayStoreUnavailable: the DPoP replay store could not be reached,
-	// so a proof cannot be checked for replay (never allow).
+	// unavailable (503): the DPoP replay store could not be reached, so a
+	// proof cannot be checked for replay (never allow).
 	ReplayStoreUnavailable Reason = "replay_store_unavailable"
 )
