@@ -148,6 +148,11 @@ bench-instr:
 	  j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$alg.jwtgate.log | grep -oE '[0-9]+'); \
 	  awk -v a=$$alg -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| %s | %d | %d | %.3f |\n", a, f/n, j/n, j/f}'; \
 	done
+	@GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
+	  --callgrind-out-file=$(BENCH_OUT)/cg.dpop $(BENCH_OUT)/instr -alg RS256 -case dpop -n $(BENCH_N) 2>$(BENCH_OUT)/cg.dpop.log || { cat $(BENCH_OUT)/cg.dpop.log; exit 1; }
+	@f=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.RS256.floor.log | grep -oE '[0-9]+'); \
+	 j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.dpop.log | grep -oE '[0-9]+'); \
+	 awk -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| RS256 token + ES256 DPoP proof (new token and proof, memory replay store; target <= 2.2) | %d | %d | %.3f |\n", f/n, j/n, j/f}'
 
 tools: $(RIE)
 
