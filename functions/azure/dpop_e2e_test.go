@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
 	"github.com/jwtgate/jwtgate/shared/replaystore/redistest"
 )
@@ -69,3 +74,57 @@ func TestTwoHandlersShareTheRedisReplayStore(t *testing.T) {
 		t.Fatalf("Redis back, replayed at the other instance: %d %v", r.status, r.body)
 	}
 }
+
+// TestHandlerBinaryDPoPInEveryMode: a DPoP-bound token through the handler
+// binary proxied, as an invocation payload and as forward-auth (per
+// instance replay store), each with the htu its mode implies.
+func TestHandlerBinaryDPoPInEveryMode(t *testing.T) {
+	iss := startIssuer(t)
+	client, err := devissuer.NewProofSigner("EdDSA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startHandler(t, gateEnv(t, iss))
+	p.ready()
+	tok := mint(t, iss, map[string]any{"cnf": map[string]any{"jkt": client.JKT}})
+	proof := func(method, htu string) string {
+		pr, err := client.Proof(method, htu, tok, time.Now(), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pr
+	}
+	host := strings.TrimPrefix(p.base, "http://")
+	proxied := proof("GET", "https://"+host+"/api/authorize/orders/1")
+	if r := p.proxied(t, "GET", "/orders/1", "", map[string]string{"Authorization": "DPoP " + tok, "DPoP": proxied}); r.status != 200 {
+		t.Fatalf("proxied: %d %v", r.status, r.body)
+	}
+	r := p.proxied(t, "GET", "/orders/1", "", map[string]string{"Authorization": "DPoP " + tok, "DPoP": proxied})
+	if ch := r.header.Get("WWW-Authenticate"); r.status != 401 || r.body["reason"] != "dpop_replayed" || !strings.HasPrefix(ch, "DPoP ") || !strings.Contains(ch, `algs="`) {
+		t.Fatalf("proxied replay: %d %v %q", r.status, r.body, ch)
+	}
+	fwd := proof("GET", "https://shop.example.com/orders/2")
+	if r := p.proxied(t, "GET", "", "", map[string]string{"Authorization": "DPoP " + tok, "DPoP": fwd, "X-Forwarded-Uri": "/orders/2?a=b", "X-Forwarded-Host": "shop.example.com"}); r.status != 200 {
+		t.Fatalf("forward-auth: %d %v", r.status, r.body)
+	}
+	u := "https://app.azurewebsites.net/api/authorize/orders/3"
+	payload, _ := json.Marshal(map[string]any{"Data": map[string]any{"req": map[string]any{
+		"Url": u, "Method": "GET",
+		"Headers": map[string][]string{"Authorization": {"DPoP " + tok}, "DPoP": {proof("GET", u)}},
+	}}, "Metadata": map[string]any{}})
+	req, _ := http.NewRequest(http.MethodPost, p.base+customhandler.InvocationPath, bytes.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := httpClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out customhandler.InvocationResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.Outputs.Res.StatusCode != 200 {
+		t.Fatalf("invocation: %d %+v %v", resp.StatusCode, out.Outputs.Res, err)
+	}
+}
+
+// httpClient is the e2e tests' HTTP client (the name client is taken by
+// the DPoP client key above).
+func httpClient() *http.Client { return client }
