@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -18,40 +17,15 @@ import (
 	"github.com/jwtgate/jwtgate/shared/devissuer"
 )
 
-// dpopToken asks the IdP's token endpoint for a DPoP-bound access token
-// (RFC 9449 §5): the request carries a proof for POST <issuer>/token.
+// dpopToken asks the IdP for a DPoP-bound access token: the token request
+// carries a proof for POST <issuer>/token (RFC 9449 §5).
 func dpopToken(t *testing.T, issuer string, client *devissuer.ProofSigner) (token, tokenType string) {
 	t.Helper()
 	proof, err := client.Proof(http.MethodPost, issuer+"/token", "", time.Now(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	form := url.Values{"grant_type": {"client_credentials"}, "resource": {idpAPI}, "scope": {"orders:read"}}
-	req, err := http.NewRequest(http.MethodPost, issuer+"/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("DPoP", proof)
-	req.SetBasicAuth(idpClientID, idpClientSecret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("token request: %v", err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("token response: %v", err)
-	}
-	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		t.Fatalf("token endpoint: status %d error %q %q", resp.StatusCode, body.Error, body.Description)
-	}
-	return body.AccessToken, body.TokenType
+	return tokenRequest(t, issuer, idpAPI, proof)
 }
 
 // TestRealIdPDPoPBoundTokenThroughBothAdapters: oidc-provider issues a

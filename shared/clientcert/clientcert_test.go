@@ -1,34 +1,21 @@
 package clientcert
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtgate/jwtgate/shared/devissuer"
 )
 
 func testCert(t testing.TB) []byte {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7),
-		Subject:      pkix.Name{CommonName: "client"},
-		NotBefore:    time.Unix(1_700_000_000, 0),
-		NotAfter:     time.Unix(1_900_000_000, 0),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	der, err := devissuer.NewClientCertificate(time.Unix(1_800_000_000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,17 @@ package devissuer
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -97,4 +102,22 @@ func (s *ProofSigner) Proof(method, url, accessToken string, iat time.Time, clai
 		h[k] = v
 	}
 	return Sign(s.key, c, h)
+}
+
+// NewClientCertificate returns a self-signed P-256 client certificate
+// (DER) valid an hour either side of now: the client side of
+// certificate-bound tokens (RFC 8705) in tests.
+func NewClientCertificate(now time.Time) ([]byte, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(now.UnixNano()),
+		Subject:      pkix.Name{CommonName: "jwtgate test client"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(time.Hour),
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	return x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 }

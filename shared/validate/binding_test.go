@@ -2,15 +2,9 @@ package validate
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"testing"
 	"time"
@@ -46,12 +40,7 @@ func newBindingFixture(t *testing.T) *bindingFixture {
 	if f.other, err = devissuer.NewProofSigner("ES256"); err != nil {
 		t.Fatal(err)
 	}
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "client"}, NotBefore: f.now.Add(-time.Hour), NotAfter: f.now.Add(time.Hour)}
-	if f.certDER, err = x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k); err != nil {
+	if f.certDER, err = devissuer.NewClientCertificate(f.now); err != nil {
 		t.Fatal(err)
 	}
 	f.x5t = clientcert.Thumbprint(f.certDER)

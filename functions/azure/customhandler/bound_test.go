@@ -2,17 +2,8 @@ package customhandler
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
@@ -45,19 +36,7 @@ func boundHandler(t *testing.T, extra map[string]string) *Handler {
 }
 
 func boundHS256(t *testing.T, cnf map[string]any) string {
-	t.Helper()
-	enc := base64.RawURLEncoding
-	claims, err := json.Marshal(map[string]any{
-		"iss": secTestIssuer, "aud": secTestAudience, "sub": "user-1",
-		"exp": time.Now().Add(time.Hour).Unix(), "cnf": cnf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	input := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString(claims)
-	m := hmac.New(sha256.New, secTestSecret)
-	m.Write([]byte(input))
-	return input + "." + enc.EncodeToString(m.Sum(nil))
+	return hs256With(t, map[string]any{"cnf": cnf})
 }
 
 func TestDPoPThroughEveryHandlerMode(t *testing.T) {
@@ -136,12 +115,7 @@ func TestDPoPThroughEveryHandlerMode(t *testing.T) {
 }
 
 func TestCertificateBoundTokensThroughTheHandler(t *testing.T) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(5), Subject: pkix.Name{CommonName: "client"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	der, err := devissuer.NewClientCertificate(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
