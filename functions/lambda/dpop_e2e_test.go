@@ -4,7 +4,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
@@ -57,17 +56,10 @@ func lowerASCII(s string) string {
 // authorizers refusing bound tokens, Redis down answering 500 (never
 // allow), and recovery when it returns.
 func TestBootstrapDPoPUnderRuntimeEmulator(t *testing.T) {
-	rie := os.Getenv("JWTGATE_RIE")
-	if rie == "" {
-		t.Skip("JWTGATE_RIE is not set: run `make test` (or `make tools` and set JWTGATE_RIE=$PWD/bin/aws-lambda-rie)")
-	}
+	rie := rieOrSkip(t)
 	srv := redistest.Start(t)
 	bootstrap := buildBootstrap(t)
-	iss, err := devissuer.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = iss.Close() })
+	iss := startDevIssuer(t)
 	fn := startFunction(t, rie, bootstrap, map[string]string{
 		"JWTGATE_OPENID_CONFIG":    iss.DiscoveryURL(),
 		"JWTGATE_AUDIENCES":        "api://orders",

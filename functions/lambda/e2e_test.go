@@ -32,20 +32,9 @@ import (
 const e2eARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders/42"
 
 func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
-	rie := os.Getenv("JWTGATE_RIE")
-	if rie == "" {
-		t.Skip("JWTGATE_RIE is not set: run `make test` (or `make tools` and set JWTGATE_RIE=$PWD/bin/aws-lambda-rie)")
-	}
-	if _, err := os.Stat(rie); err != nil {
-		t.Skipf("JWTGATE_RIE=%s: %v", rie, err)
-	}
+	rie := rieOrSkip(t)
 	bootstrap := buildBootstrap(t)
-
-	iss, err := devissuer.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = iss.Close() })
+	iss := startDevIssuer(t)
 	fn := startFunction(t, rie, bootstrap, map[string]string{
 		"JWTGATE_OPENID_CONFIG":   iss.DiscoveryURL(),
 		"JWTGATE_AUDIENCES":       "api://orders",
@@ -448,4 +437,29 @@ func TestBootstrapBadLogLevelFailsInit(t *testing.T) {
 	if logs := fn.output(); !strings.Contains(logs, "JWTGATE_LOG_LEVEL") {
 		t.Fatalf("function output does not name the setting:\n%s", logs)
 	}
+}
+
+// rieOrSkip is the emulator's path from JWTGATE_RIE; the test skips
+// without it.
+func rieOrSkip(t *testing.T) string {
+	t.Helper()
+	rie := os.Getenv("JWTGATE_RIE")
+	if rie == "" {
+		t.Skip("JWTGATE_RIE is not set: run `make test` (or `make tools` and set JWTGATE_RIE=$PWD/bin/aws-lambda-rie)")
+	}
+	if _, err := os.Stat(rie); err != nil {
+		t.Skipf("JWTGATE_RIE=%s: %v", rie, err)
+	}
+	return rie
+}
+
+// startDevIssuer runs a dev issuer for the test.
+func startDevIssuer(t *testing.T) *devissuer.Issuer {
+	t.Helper()
+	iss, err := devissuer.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = iss.Close() })
+	return iss
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/jwtgate/jwtgate/shared/clientcert"
-	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/core"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
@@ -35,15 +34,7 @@ func boundCore(t *testing.T, extra map[string]string) (*core.Core, []byte) {
 	for k, v := range extra {
 		env[k] = v
 	}
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	c, err := core.New(context.Background(), cfg, core.WithLogger(quietLogger()))
-	if err != nil {
-		t.Fatalf("core: %v", err)
-	}
-	return c, secret
+	return coreFromEnv(t, env), secret
 }
 
 func boundToken(t *testing.T, secret []byte, cnf map[string]any) string {

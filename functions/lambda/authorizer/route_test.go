@@ -93,6 +93,12 @@ func routedCore(t *testing.T) (*core.Core, []byte) {
 		"JWTGATE_REQUIRED_SCOPES": "read",
 		"JWTGATE_POLICY_FILE":     pol,
 	}
+	return coreFromEnv(t, env), secret
+}
+
+// coreFromEnv builds the real core from env (config errors fail the test).
+func coreFromEnv(t *testing.T, env map[string]string) *core.Core {
+	t.Helper()
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -101,7 +107,7 @@ func routedCore(t *testing.T) (*core.Core, []byte) {
 	if err != nil {
 		t.Fatalf("core: %v", err)
 	}
-	return c, secret
+	return c
 }
 
 // hs256 mints a token signed with secret.
