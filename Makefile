@@ -13,7 +13,7 @@ BUILDFLAGS := -trimpath -ldflags='$(LDFLAGS)'
 
 export CGO_ENABLED := 0
 
-.PHONY: replay test vet unit fuzz idp redis tools bench bench-test bench-instr package events clean infra soak fuzz-long
+.PHONY: replay test vet unit fuzz idp redis tools bench bench-test bench-instr package events clean infra soak fuzz-long difffuzz-test mutation
 
 ## replay: sample events through the adapters against the embedded dev issuer
 replay:
@@ -24,7 +24,7 @@ events:
 	$(GO) run ./functions/replay events
 
 ## test: everything CI runs
-test: vet unit fuzz infra bench-test
+test: vet unit fuzz infra bench-test difffuzz-test
 
 # End-to-end tests skip unless these point at the installed parts; `make test`
 # installs them and sets them, so CI always runs them.
@@ -51,23 +51,54 @@ idp:
 	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 	@if [ -f $(IDP_DIR)/package.json ]; then npm ci --prefix $(IDP_DIR) --no-audit --no-fund --loglevel=error; fi
 
-## fuzz: every fuzz target for a short budget (FUZZTIME=5m for a long run).
-## A failing input (written to the package's testdata/fuzz) fails at once; a
-## run that fails without one (the fuzzing engine itself, e.g. a worker lost
-## on a loaded machine) is shown and tried once more.
+## fuzz: every fuzz target for a short budget (FUZZTIME=5m for a long run),
+## in the product module and in the nested modules that hold fuzz targets
+## (FUZZ_MODULES; shared/difffuzz: the FuzzDifferential… targets against jwx
+## and golang-jwt). A failing input (written to the package's testdata/fuzz)
+## fails at once; a run that fails without one (the fuzzing engine itself,
+## e.g. a worker lost on a loaded machine) is shown and tried once more.
+FUZZ_MODULES ?= . shared/difffuzz
 fuzz:
 	@set -e; log=$$(mktemp); trap 'rm -f $$log' EXIT; \
-	for pkg in $$($(GO) list ./...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    if ! $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >$$log 2>&1; then \
-	      cat $$log; \
-	      if grep -q 'testdata/fuzz' $$log; then exit 1; fi; \
-	      echo "fuzz: $$t failed without a failing input; trying once more"; \
-	      $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-	    fi; \
+	for mod in $(FUZZ_MODULES); do \
+	  for pkg in $$($(GO) -C $$mod list ./...); do \
+	    for t in $$($(GO) -C $$mod test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	      echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	      if ! $(GO) -C $$mod test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg >$$log 2>&1; then \
+	        cat $$log; \
+	        if grep -q 'testdata/fuzz' $$log; then exit 1; fi; \
+	        echo "fuzz: $$t failed without a failing input; trying once more"; \
+	        $(GO) -C $$mod test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	      else grep 'fuzz: elapsed' $$log | tail -1; fi; \
+	    done; \
 	  done; \
 	done
+
+## difffuzz-test: the differential module's own tests (every seed holds the
+## properties, every strictness class is reached and tabled in SECURITY.md)
+difffuzz-test:
+	cd shared/difffuzz && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+## mutation: mutation testing (gremlins) of the core packages, one package
+## at a time; fails when a package's test efficacy (killed / (killed +
+## lived)) is under MUTATION_EFFICACY. Not part of `make test`: it takes
+## long. Results in bin/mutation/<package>.json; figures in SECURITY.md.
+GREMLINS          := $(BIN)/gremlins
+GREMLINS_PKG      := github.com/go-gremlins/gremlins/cmd/gremlins
+GREMLINS_VER      := v0.6.0
+MUTATION_PKGS     ?= shared/jsonstrict shared/token shared/jwe shared/keys shared/validate shared/config
+MUTATION_EFFICACY ?= 90
+MUTATION_FLAGS    ?= --workers 1 --test-cpu 1 --timeout-coefficient 5
+mutation: $(GREMLINS)
+	@mkdir -p $(BIN)/mutation; status=0; \
+	for p in $(MUTATION_PKGS); do \
+	  echo "mutation $$p"; \
+	  $(GREMLINS) unleash $(MUTATION_FLAGS) --threshold-efficacy $(MUTATION_EFFICACY) \
+	    -o $(BIN)/mutation/$$(basename $$p).json ./$$p || status=1; \
+	done; exit $$status
+
+$(GREMLINS):
+	GOBIN=$(BIN) $(GO) install $(GREMLINS_PKG)@$(GREMLINS_VER)
 
 ## soak: the Azure handler binary under sustained load (SOAK=5m; the 10 s
 ## version runs in `make test`); prints requests, statuses, RSS and JWKS fetches

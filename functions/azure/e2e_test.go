@@ -702,6 +702,11 @@ func TestLogLevelWarnKeepsRefusalsOnly(t *testing.T) {
 	if r := p.proxied(t, "GET", "/orders/1", "", nil); r.status != 401 {
 		t.Fatalf("no token: %d %v", r.status, r.body)
 	}
+	// The decision line is written after the answer: wait for it (allowed
+	// decisions write none at warn, so the first one is the refusal's).
+	if !p.waitFor("decision") {
+		t.Fatalf("handler exited before logging the refusal:\n%s", p.logs())
+	}
 	var allows, refusals int
 	for _, line := range strings.Split(p.logs(), "\n") {
 		var rec map[string]any

@@ -153,9 +153,9 @@ func attacksFor(t testing.TB, evil, evilEC *SigningKey, jku string) []attack {
 			return tok
 		}
 	}
-	add("embedded jwk with its own kid", decision.KeyUnknown, evilSigned(string(Header("RS256", "evil", `"jwk":`+evilJWK))))
-	add("embedded jwk with a known kid", decision.SignatureInvalid, evilSigned(string(Header("RS256", "rsa1", `"jwk":`+evilJWK))))
-	add("embedded jwk without kid", decision.SignatureInvalid, evilSigned(string(Header("RS256", "", `"jwk":`+evilJWK))))
+	add("embedded jwk with its own kid", decision.TokenMalformed, evilSigned(string(Header("RS256", "evil", `"jwk":`+evilJWK))))
+	add("embedded jwk with a known kid", decision.TokenMalformed, evilSigned(string(Header("RS256", "rsa1", `"jwk":`+evilJWK))))
+	add("embedded jwk without kid", decision.TokenMalformed, evilSigned(string(Header("RS256", "", `"jwk":`+evilJWK))))
 	add("jku to a second server, its kid", decision.KeyUnknown, evilSigned(string(Header("RS256", "evil", `"jku":"`+jku+`/jwks.json"`))))
 	add("jku to a second server, known kid", decision.SignatureInvalid, evilSigned(string(Header("RS256", "rsa1", `"jku":"`+jku+`/jwks.json"`))))
 	add("x5u to a second server", decision.KeyUnknown, evilSigned(string(Header("RS256", "evil", `"x5u":"`+jku+`/cert.pem"`))))

@@ -3,6 +3,7 @@ package hardening
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -110,7 +111,7 @@ func TestIdPFaultsAfterWarmUp(t *testing.T) {
 			// fails in the background.
 			f.clock.Advance(time.Hour + time.Minute)
 			for i := 0; i < 5; i++ {
-				want(t, "due, IdP failing", timedDecide(t, f, f.valid(t, map[string]any{"jti": i})), decision.Allow, decision.ReasonOK)
+				want(t, "due, IdP failing", timedDecide(t, f, f.valid(t, map[string]any{"jti": fmt.Sprint(i)})), decision.Allow, decision.ReasonOK)
 			}
 			// An unknown kid is still a 401, not an outage, and not a wait.
 			unknown, err := SignRaw(f.rsa, Header("RS256", "rotated-away"), validPayload(f))
@@ -150,7 +151,7 @@ func TestIdPDownForTheWholeRunAfterWarmUp(t *testing.T) {
 	for elapsed := time.Duration(0); elapsed < 48*time.Hour; elapsed += 10 * time.Minute {
 		f.clock.Advance(10 * time.Minute)
 		steps++
-		d := timedDecide(t, f, f.valid(t, map[string]any{"jti": steps}))
+		d := timedDecide(t, f, f.valid(t, map[string]any{"jti": fmt.Sprint(steps)}))
 		age := f.clock.Now().Sub(warmEnd)
 		switch {
 		case age <= config.DefaultRefreshInterval+config.DefaultMaxStaleness-10*time.Minute:

@@ -25,7 +25,7 @@ func dpopToken(t *testing.T, issuer string, client *devissuer.ProofSigner) (toke
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tokenRequest(t, issuer, idpAPI, proof)
+	return idpTokenRequest(t, issuer, idpAPI, proof)
 }
 
 // TestRealIdPDPoPBoundTokenThroughBothAdapters: oidc-provider issues a

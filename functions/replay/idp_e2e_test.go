@@ -86,14 +86,14 @@ func startIdP(t *testing.T) string {
 // for resource.
 func clientCredentialsToken(t *testing.T, issuer, resource string) string {
 	t.Helper()
-	tok, _ := tokenRequest(t, issuer, resource, "")
+	tok, _ := idpTokenRequest(t, issuer, resource, "")
 	return tok
 }
 
-// tokenRequest is a client-credentials request for resource; with a DPoP
+// idpTokenRequest is a client-credentials request for resource; with a DPoP
 // proof (RFC 9449 §5) the token is bound to the proof's key. It returns
 // the access token and its token_type.
-func tokenRequest(t *testing.T, issuer, resource, dpopProof string) (string, string) {
+func idpTokenRequest(t *testing.T, issuer, resource, dpopProof string) (string, string) {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "resource": {resource}, "scope": {"orders:read"}}
 	req, err := http.NewRequest(http.MethodPost, issuer+"/token", strings.NewReader(form.Encode()))

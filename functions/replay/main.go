@@ -12,6 +12,8 @@
 //	go run ./functions/replay mint --sub alice --scope orders:read
 //	go run ./functions/replay events               # regenerate events/ (make events)
 //	go run ./functions/replay issuer               # serve the dev issuer until interrupted
+//	go run ./functions/replay explain --event events/apigw-rest-token-expired.json   # why a token gets its decision
+//	go run ./functions/replay config               # the effective configuration and where each value came from
 //
 // The dev issuer and its key are for local development and tests only.
 package main
@@ -58,11 +60,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cmdMint(args[1:], stdout, stderr)
 		case "issuer":
 			return cmdIssuer(ctx, args[1:], stdout, stderr)
+		case "explain":
+			return cmdExplain(ctx, args[1:], os.Stdin, stdout, stderr)
+		case "config":
+			return cmdConfig(ctx, args[1:], stdout, stderr)
 		case "help":
-			fmt.Fprintln(stdout, "usage: replay [replay flags] | replay events | replay mint | replay issuer (each takes -h)")
+			fmt.Fprintln(stdout, "usage: replay [replay flags] | replay events | replay mint | replay issuer | replay explain | replay config (each takes -h)")
 			return exitOK
 		default:
-			fmt.Fprintf(stderr, "replay: unknown subcommand %q (replay, events, mint, issuer)\n", args[0])
+			fmt.Fprintf(stderr, "replay: unknown subcommand %q (replay, events, mint, issuer, explain, config)\n", args[0])
 			return exitSetup
 		}
 	}
@@ -152,26 +158,15 @@ func replayWith(ctx context.Context, f replayFlags, stderr io.Writer) ([]outcome
 		}
 	}
 
-	getenv := os.Getenv
-	var env map[string]string // nil: this process's environment
-	if !f.ownConfig {
-		if env, err = parseEnvFile(f.envFile); err != nil {
-			return nil, "", fmt.Errorf("env file: %w", err)
-		}
-		getenv = envGetter(env)
+	env, getenv, err := configSource(f.ownConfig, f.envFile)
+	if err != nil {
+		return nil, "", err
 	}
-
-	if usesDevIssuer(getenv, f.addr) {
-		key, err := devissuer.LoadKey(f.keyPath)
-		if err != nil {
-			return nil, "", err
-		}
-		iss, err := devissuer.Start(devissuer.WithAddr(f.addr), devissuer.WithKey(key))
-		if err != nil {
-			return nil, "", fmt.Errorf("%w (is another replay running? choose another with --addr and regenerate the events with `replay events --addr`)", err)
-		}
-		defer iss.Close()
+	stopIssuer, err := serveDevIssuer(getenv, f.addr, f.keyPath)
+	if err != nil {
+		return nil, "", err
 	}
+	defer stopIssuer()
 
 	logOut := io.Discard
 	if f.logPath != "" {
@@ -197,6 +192,36 @@ func replayWith(ctx context.Context, f replayFlags, stderr io.Writer) ([]outcome
 	}
 	defer r.Close()
 	return replayAll(ctx, r, evs, expect), via, nil
+}
+
+// configSource returns the JWTGATE_* settings to build the core from: the
+// env file, or this process's environment (env nil) with ownConfig.
+func configSource(ownConfig bool, envFile string) (map[string]string, func(string) string, error) {
+	if ownConfig {
+		return nil, os.Getenv, nil
+	}
+	env, err := parseEnvFile(envFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("env file: %w", err)
+	}
+	return env, envGetter(env), nil
+}
+
+// serveDevIssuer starts the embedded dev issuer when the configuration
+// points at its address, and returns how to stop it.
+func serveDevIssuer(getenv func(string) string, addr, keyPath string) (stop func(), err error) {
+	if !usesDevIssuer(getenv, addr) {
+		return func() {}, nil
+	}
+	key, err := devissuer.LoadKey(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	iss, err := devissuer.Start(devissuer.WithAddr(addr), devissuer.WithKey(key))
+	if err != nil {
+		return nil, fmt.Errorf("%w (is another replay running? choose another with --addr and regenerate the events with `replay events --addr`)", err)
+	}
+	return func() { _ = iss.Close() }, nil
 }
 
 func cmdEvents(args []string, stdout, stderr io.Writer) int {

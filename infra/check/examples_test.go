@@ -57,6 +57,8 @@ func TestEveryDocExampleIsCheckedByItsKind(t *testing.T) {
 				if !regexp.MustCompile(`^(flowchart|graph|sequenceDiagram|stateDiagram)`).MatchString(f.body) {
 					err = fmt.Errorf("not a Mermaid diagram")
 				}
+			case "console":
+				err = checkConsole(sh, f.body)
 			case "text":
 			default:
 				err = fmt.Errorf("fence of kind %q: give it a language or a <!-- check: KIND --> line (see docs/development.md)", f.kind)
@@ -71,6 +73,30 @@ func TestEveryDocExampleIsCheckedByItsKind(t *testing.T) {
 			t.Errorf("no %s example found: the docs or the fence scan changed", k)
 		}
 	}
+}
+
+// checkConsole checks a console session: "$ " command lines, each output
+// line after its command. The commands must be `go run ./functions/replay`
+// forms (plain, NAME=$(…) or echo "…" |), checked like sh commands;
+// functions/replay/docs_test.go runs them and compares the output shown.
+func checkConsole(sh *shellChecker, body string) error {
+	inner := regexp.MustCompile(`^(?:[A-Z_]+=\$\((.*)\)|echo "[^"]*" \| (.*)|(go run \./functions/replay .*))$`)
+	var cmds []string
+	for i, l := range strings.Split(body, "\n") {
+		cmd, ok := strings.CutPrefix(l, "$ ")
+		if !ok {
+			if i == 0 {
+				return fmt.Errorf("a console session starts with a \"$ \" command line")
+			}
+			continue
+		}
+		m := inner.FindStringSubmatch(cmd)
+		if m == nil {
+			return fmt.Errorf("%q: not a go run ./functions/replay command that functions/replay/docs_test.go runs", cmd)
+		}
+		cmds = append(cmds, m[1]+m[2]+m[3])
+	}
+	return sh.check(strings.Join(cmds, "\n"))
 }
 
 // envFromLines loads KEY=VALUE lines (comments and blank lines skipped)

@@ -30,7 +30,10 @@ type builder struct {
 	c Config
 	// set maps a setting (by its environment name) to the label of the
 	// place that set it; absent: not set, the default applies.
-	set  map[string]string
+	set map[string]string
+	// from lists, per setting, every place that gave it, in the order the
+	// layers applied (Provenance).
+	from map[string][]string
 	errs []error
 	// dir resolves relative @file references (the policy file's folder).
 	dir string
@@ -38,13 +41,18 @@ type builder struct {
 	apim bool
 }
 
-func newBuilder() *builder { return &builder{set: map[string]string{}} }
+func newBuilder() *builder { return &builder{set: map[string]string{}, from: map[string][]string{}} }
 
 func (b *builder) failf(label, format string, args ...any) {
 	b.errs = append(b.errs, &Error{Setting: label, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (b *builder) mark(setting, label string) { b.set[setting] = label }
+func (b *builder) mark(setting, label string) {
+	b.set[setting] = label
+	if f := b.from[setting]; len(f) == 0 || f[len(f)-1] != label {
+		b.from[setting] = append(f, label)
+	}
+}
 
 func (b *builder) isSet(setting string) bool { _, ok := b.set[setting]; return ok }
 

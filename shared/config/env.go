@@ -13,7 +13,35 @@ import (
 // override it (key variables add keys to the file's keys). Defaults fill the
 // rest, and the result is validated. An empty variable counts as unset.
 func FromEnv(getenv func(string) string) (*Config, error) {
+	c, _, err := FromEnvWithProvenance(getenv)
+	return c, err
+}
+
+// Provenance tells where each setting of a loaded configuration came from.
+// Keys are environment variable names (JWTGATE_CLOCK_SKEW), or the names of
+// settings only files give ("routes", "keys" for policy jwks_url entries,
+// "failed_validation_httpcode", "failed_validation_error_message"). Values
+// list every place that gave the setting, in the order the layers applied:
+// the variable itself for the environment, "policy.yaml: clock_skew" for a
+// policy file field, "policy.xml: <validate-jwt clock-skew>" for an APIM
+// policy item. A setting that no layer gave has its default.
+type Provenance map[string][]string
+
+// From returns the places that gave setting (nil: the default applies).
+func (p Provenance) From(setting string) []string { return p[setting] }
+
+// FromEnvWithProvenance is FromEnv, also reporting where each setting came
+// from. It loads exactly as FromEnv does.
+func FromEnvWithProvenance(getenv func(string) string) (*Config, Provenance, error) {
 	b := newBuilder()
+	c, err := b.fromEnv(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, Provenance(b.from), nil
+}
+
+func (b *builder) fromEnv(getenv func(string) string) (*Config, error) {
 	policy := strings.TrimSpace(getenv("JWTGATE_POLICY_FILE"))
 	apim := strings.TrimSpace(getenv("JWTGATE_APIM_POLICY_FILE"))
 	switch {

@@ -123,6 +123,18 @@ func (c *Core) Decide(ctx context.Context, r *decision.Request) decision.Decisio
 	return c.validator.Decide(ctx, r)
 }
 
+// DecideTraced is Decide, recording every check into tr (see
+// validate.Trace); explain uses it, production never does.
+func (c *Core) DecideTraced(ctx context.Context, r *decision.Request, tr *validate.Trace) decision.Decision {
+	if c == nil || c.validator == nil {
+		return decision.Decision{Outcome: decision.Unavailable, Reason: decision.InternalError, Detail: "validator not initialised"}
+	}
+	return c.validator.DecideTraced(ctx, r, tr)
+}
+
+// KeySources lists the configured key sources and the issuers each serves.
+func (c *Core) KeySources() []keys.SourceInfo { return c.keys.Sources() }
+
 // Stats are counters adapters report as metrics.
 type Stats struct {
 	Keys             keys.Stats

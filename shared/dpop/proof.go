@@ -53,7 +53,7 @@ func Parse(proof string, allowed func(*token.Algorithm) bool) (*Proof, *token.Er
 	if len(proof) > MaxProofBytes {
 		return nil, invalid("DPoP proof is larger than 8 KiB")
 	}
-	p, terr := token.Parse(proof, MaxProofBytes, allowed)
+	p, terr := token.ParseWithJWK(proof, MaxProofBytes, allowed)
 	if terr != nil {
 		return nil, invalid("DPoP proof: " + terr.Msg)
 	}

@@ -41,6 +41,18 @@ func Segments(tok string) int { return strings.Count(tok, ".") + 1 }
 // outside allowed, and any crit header (no extension is understood, so
 // b64:false is never honoured).
 func Parse(tok string, maxBytes int, allowed func(*Algorithm) bool) (Parsed, *Error) {
+	return parse(tok, maxBytes, allowed, false)
+}
+
+// ParseWithJWK is Parse for a JWS whose header carries the signer's own
+// public key in jwk, as a DPoP proof does (RFC 9449 §4.2): the jwk member
+// is left to the caller, which must check it and verify with it. Tokens
+// never take this path: their keys come only from configuration.
+func ParseWithJWK(tok string, maxBytes int, allowed func(*Algorithm) bool) (Parsed, *Error) {
+	return parse(tok, maxBytes, allowed, true)
+}
+
+func parse(tok string, maxBytes int, allowed func(*Algorithm) bool, allowJWK bool) (Parsed, *Error) {
 	var p Parsed
 	if len(tok) > maxBytes {
 		return p, fail(decision.TokenTooLarge, "token is larger than %d bytes", maxBytes)
@@ -76,13 +88,20 @@ func Parse(tok string, maxBytes int, allowed func(*Algorithm) bool) (Parsed, *Er
 	if err != nil {
 		return p, fail(decision.TokenMalformed, "token signature is not strict base64url")
 	}
+	// Whitespace around the header object is valid JSON, but jwx v3
+	// verifies such a token against the trimmed header and refuses it; no
+	// issuer emits it, so jwtgate refuses it too (never accept what a peer
+	// refuses).
+	if len(hb) == 0 || hb[0] != '{' || hb[len(hb)-1] != '}' {
+		return p, fail(decision.TokenMalformed, "token header is not a bare JSON object")
+	}
 	// buf is never written again, so the JSON parser may keep strings
 	// pointing into it instead of copying.
 	hdr, jerr := jsonstrict.ParseObjectString(stringOf(hb))
 	if jerr != nil {
 		return p, &Error{Reason: decision.TokenMalformed, Msg: "token header is not a strict JSON object", Err: jerr}
 	}
-	if pe := p.readHeader(hdr, allowed); pe != nil {
+	if pe := p.readHeader(hdr, allowed, allowJWK); pe != nil {
 		return p, pe
 	}
 	p.Header = hdr
@@ -102,7 +121,7 @@ func (p *Parsed) ParseClaims() *Error {
 	return nil
 }
 
-func (p *Parsed) readHeader(hdr jsonstrict.Object, allowed func(*Algorithm) bool) *Error {
+func (p *Parsed) readHeader(hdr jsonstrict.Object, allowed func(*Algorithm) bool, allowJWK bool) *Error {
 	v, ok := hdr.Get("alg")
 	if !ok {
 		return fail(decision.TokenMalformed, "token header has no alg")
@@ -135,7 +154,7 @@ func (p *Parsed) readHeader(hdr jsonstrict.Object, allowed func(*Algorithm) bool
 		// not understand; jwtgate understands none (b64 included).
 		return fail(decision.CritUnsupported, "token header lists critical extensions jwtgate does not support")
 	}
-	return nil
+	return checkRegisteredHeader(hdr, allowJWK)
 }
 
 // decodeSegment decodes strict unpadded base64url in one pass: any byte

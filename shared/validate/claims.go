@@ -37,6 +37,11 @@ func readRegistered(c jsonstrict.Object) (registered, *token.Error) {
 			return r, malformed("sub is not a string")
 		}
 	}
+	// jti is not used, but RFC 7519 §4.1.7 makes it a string and jwx
+	// refuses any other type: never accept what a peer refuses.
+	if v, present := c.Get("jti"); present && v.Kind() != jsonstrict.KindString {
+		return r, malformed("jti is not a string")
+	}
 	var err *token.Error
 	if r.exp, r.hasExp, err = numericDate(c, "exp"); err != nil {
 		return r, err

@@ -24,44 +24,85 @@ func newExtractor(header, scheme, query, cookie string) extractor {
 	return extractor{header: http.CanonicalHeaderKey(header), scheme: scheme, query: query, cookie: cookie}
 }
 
-// extract returns the token, or a refusal. Sources are tried in order:
-// header, query parameter, cookie; the first present source decides, and a
-// source that is present but malformed is not skipped. dpop tells that the
-// header used the DPoP scheme (RFC 9449 §7.1) instead of the configured one.
-func (e extractor) extract(r *decision.Request) (tok string, dpop bool, terr *token.Error) {
+// tokenSource tells where extract found (or looked for) the token.
+type tokenSource uint8
+
+const (
+	fromNowhere tokenSource = iota
+	fromHeader
+	fromHeaderDPoP // the header with the DPoP scheme (RFC 9449 §7.1)
+	fromQuery
+	fromCookie
+)
+
+// describe names a source for explanations.
+func (e extractor) describe(s tokenSource) string {
+	switch s {
+	case fromHeader:
+		if e.scheme == "" {
+			return "the " + e.header + " header (bare token, no scheme)"
+		}
+		return "the " + e.header + " header (" + e.scheme + " scheme)"
+	case fromHeaderDPoP:
+		return "the " + e.header + " header (DPoP scheme)"
+	case fromQuery:
+		return "the query parameter " + e.query
+	case fromCookie:
+		return "the cookie " + e.cookie
+	}
+	var looked []string
+	if e.header != "" {
+		looked = append(looked, "the "+e.header+" header")
+	}
+	if e.query != "" {
+		looked = append(looked, "the query parameter "+e.query)
+	}
+	if e.cookie != "" {
+		looked = append(looked, "the cookie "+e.cookie)
+	}
+	return "looked in " + strings.Join(looked, ", ")
+}
+
+// extract returns the token and its source, or a refusal. Sources are
+// tried in order: header, query parameter, cookie; the first present
+// source decides, and a source that is present but malformed is not
+// skipped.
+func (e extractor) extract(r *decision.Request) (string, tokenSource, *token.Error) {
 	if e.header != "" {
 		if vals := headerValues(r.Header, e.header); len(vals) > 0 {
 			if len(vals) > 1 {
-				return "", false, &token.Error{Reason: decision.TokenMalformed, Msg: "more than one " + e.header + " header"}
+				return "", fromHeader, &token.Error{Reason: decision.TokenMalformed, Msg: "more than one " + e.header + " header"}
 			}
-			return e.fromHeader(vals[0])
+			t, dpop, err := e.fromHeader(vals[0])
+			if dpop {
+				return t, fromHeaderDPoP, err
+			}
+			return t, fromHeader, err
 		}
 	}
-	tok, terr = e.extractOther(r)
-	return tok, false, terr
-}
-
-// extractOther reads the query parameter and the cookie.
-func (e extractor) extractOther(r *decision.Request) (string, *token.Error) {
 	if e.query != "" && r.Query != nil {
 		if vals, ok := r.Query[e.query]; ok {
 			if len(vals) != 1 {
-				return "", &token.Error{Reason: decision.TokenMalformed, Msg: "query parameter " + e.query + " must appear once"}
+				return "", fromQuery, &token.Error{Reason: decision.TokenMalformed, Msg: "query parameter " + e.query + " must appear once"}
 			}
-			return checkBare(vals[0])
+			t, err := checkBare(vals[0])
+			return t, fromQuery, err
 		}
 	}
 	if e.cookie != "" {
 		if v, n := findCookie(r, e.cookie); n > 0 {
 			if n > 1 {
-				return "", &token.Error{Reason: decision.TokenMalformed, Msg: "cookie " + e.cookie + " must appear once"}
+				return "", fromCookie, &token.Error{Reason: decision.TokenMalformed, Msg: "cookie " + e.cookie + " must appear once"}
 			}
-			return checkBare(v)
+			t, err := checkBare(v)
+			return t, fromCookie, err
 		}
 	}
-	return "", &token.Error{Reason: decision.TokenMissing, Msg: "no bearer token in the request"}
+	return "", fromNowhere, &token.Error{Reason: decision.TokenMissing, Msg: "no bearer token in the request"}
 }
 
+// fromHeader reads the header value: the configured scheme, or DPoP
+// (dpop true), then exactly one token.
 func (e extractor) fromHeader(v string) (string, bool, *token.Error) {
 	if e.scheme == "" {
 		t, terr := checkBare(strings.TrimSpace(v))

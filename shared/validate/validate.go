@@ -4,6 +4,25 @@
 // that authorization requires. It remembers verified tokens in a bounded
 // cache so that a repeat token skips the signature check, but never the
 // time or authorization checks.
+//
+// # Explaining a decision
+//
+// DecideTraced runs the same checks as Decide and records each one, in
+// order, into a *Trace (check name, pass/fail/skip, reason code, detail):
+// `replay explain` prints it. Decide passes a nil *Trace, and every Trace
+// method is a no-op on nil, so production pays one pointer test per check
+// and no allocation. A new check reports with one call next to its return:
+//
+//	if terr := checkSomething(p); terr != nil {
+//		return …, CheckSomething, terr // verifyChecks records the failure
+//	}
+//	tr.Pass(CheckSomething, "what passed")    // constant text costs nothing
+//	if tr.On() { tr.Pass(CheckSomething, "kid "+kid) } // build text only when tracing
+//
+// In authorize (or anywhere a refusal is not returned through
+// verifyChecks) record the failure yourself with tr.Fail(check, terr).
+// Name the check with a Check constant and add it to Checks where it runs,
+// so explain lists it as "not reached" when an earlier check refuses.
 package validate
 
 import (
@@ -134,24 +153,45 @@ func (v *Validator) CacheStats() (hits, misses int64) {
 
 // Decide validates the request and returns the decision. It never panics
 // on any input (a recovered panic is an internal error, never an allow).
-func (v *Validator) Decide(ctx context.Context, r *decision.Request) (d decision.Decision) {
+func (v *Validator) Decide(ctx context.Context, r *decision.Request) decision.Decision {
+	return v.decide(ctx, r, nil)
+}
+
+// decide is Decide, recording each check into tr when tr is not nil (see
+// Trace; a traced call neither reads nor fills the verified-token cache).
+func (v *Validator) decide(ctx context.Context, r *decision.Request, tr *Trace) (d decision.Decision) {
 	defer func() {
 		if p := recover(); p != nil {
 			d = decision.Decision{Outcome: decision.Unavailable, Reason: decision.InternalError, Detail: "internal error"}
 		}
 	}()
 	if r == nil {
-		return deny(&token.Error{Reason: decision.EventMalformed, Msg: "no request"})
+		terr := &token.Error{Reason: decision.EventMalformed, Msg: "no request"}
+		tr.Fail(CheckExtraction, terr)
+		return deny(terr)
 	}
-	tok, dpopScheme, terr := v.extract.extract(r)
+	tok, src, terr := v.extract.extract(r)
+	dpopScheme := src == fromHeaderDPoP
 	if terr != nil {
-		return v.withChallenge(deny(terr), dpopScheme)
+		if tr.On() {
+			terr := *terr
+			terr.Msg += " (" + v.extract.describe(src) + ")"
+			tr.Fail(CheckExtraction, &terr)
+		}
+		return deny(terr)
+	}
+	if tr.On() {
+		tr.Pass(CheckExtraction, "token found in "+v.extract.describe(src))
 	}
 	now := v.now()
+	cache := v.cache
+	if tr.On() {
+		cache = nil
+	}
 	var ver *verified
-	if v.cache != nil {
-		if ver = v.cache.get(tok, now); ver != nil && !v.keys.Holds(ver.reg.iss, ver.key) {
-			v.cache.drop(tok)
+	if cache != nil {
+		if ver = cache.get(tok, now); ver != nil && !v.keys.Holds(ver.reg.iss, ver.key) {
+			cache.drop(tok)
 			ver = nil
 		}
 	}
@@ -159,24 +199,34 @@ func (v *Validator) Decide(ctx context.Context, r *decision.Request) (d decision
 	if ver == nil {
 		var err *token.Error
 		var unavailable bool
-		ver, unavailable, err = v.verify(ctx, tok, now)
+		ver, unavailable, err = v.verify(ctx, tok, now, tr)
 		if err != nil {
 			if unavailable {
 				return decision.Decision{Outcome: decision.Unavailable, Reason: decision.KeysUnavailable, Detail: err.Msg}
 			}
 			return v.withChallenge(deny(err), dpopScheme)
 		}
-		if v.cache != nil {
-			v.cache.put(ver)
+		if cache != nil {
+			cache.put(ver)
 		}
 	} else if terr := v.checkTimes(&ver.reg, now.Unix()); terr != nil {
 		return v.withChallenge(deny(terr), dpopScheme)
 	}
 	constrained, refusal := v.checkBinding(ctx, ver, tok, dpopScheme, r, now)
 	if refusal != nil {
+		if tr.On() {
+			tr.Fail(CheckBinding, &token.Error{Reason: refusal.Reason, Msg: refusal.Detail})
+		}
 		return *refusal
 	}
-	d = v.authorize(ver, r)
+	if tr.On() {
+		if constrained {
+			tr.Pass(CheckBinding, "the DPoP proof or client certificate matches the token's cnf")
+		} else {
+			tr.Skip(CheckBinding, "the token has no cnf (a bearer token)")
+		}
+	}
+	d = v.authorize(ver, r, tr)
 	d.CacheHit = hit
 	if constrained {
 		// The decision holds for this proof or certificate only.
@@ -188,72 +238,131 @@ func (v *Validator) Decide(ctx context.Context, r *decision.Request) (d decision
 
 // verify runs every check that does not depend on the request: shape,
 // algorithm, key, signature and registered claims.
-func (v *Validator) verify(ctx context.Context, tok string, now time.Time) (*verified, bool, *token.Error) {
+func (v *Validator) verify(ctx context.Context, tok string, now time.Time, tr *Trace) (*verified, bool, *token.Error) {
+	ver, unavailable, check, terr := v.verifyChecks(ctx, tok, now, tr)
+	if terr != nil {
+		tr.Fail(check, terr)
+	}
+	return ver, unavailable, terr
+}
+
+// verifyChecks is verify; a refusal also names the check that failed.
+func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time, tr *Trace) (*verified, bool, string, *token.Error) {
 	if len(tok) > v.maxBytes {
-		return nil, false, &token.Error{Reason: decision.TokenTooLarge, Msg: "token is larger than " + strconv.Itoa(v.maxBytes) + " bytes"}
+		return nil, false, CheckSize, &token.Error{Reason: decision.TokenTooLarge, Msg: "token is larger than " + strconv.Itoa(v.maxBytes) + " bytes"}
+	}
+	if tr.On() {
+		tr.Pass(CheckSize, strconv.Itoa(len(tok))+" bytes (limit "+strconv.Itoa(v.maxBytes)+")")
 	}
 	jws := tok
 	if n := token.Segments(tok); n == 5 {
 		if v.decrypter == nil {
-			return nil, false, &token.Error{Reason: decision.TokenEncrypted, Msg: "encrypted tokens are not accepted (no decryption keys configured)"}
+			return nil, false, CheckDecryption, &token.Error{Reason: decision.TokenEncrypted, Msg: "encrypted tokens are not accepted (no decryption keys configured)"}
 		}
 		inner, err := v.decrypter.Decrypt([]byte(tok))
 		if err != nil {
 			var te *token.Error
 			if errors.As(err, &te) {
-				return nil, false, te
+				return nil, false, CheckDecryption, te
 			}
-			return nil, false, &token.Error{Reason: decision.DecryptionFailed, Msg: "token could not be decrypted", Err: err}
+			return nil, false, CheckDecryption, &token.Error{Reason: decision.DecryptionFailed, Msg: "token could not be decrypted", Err: err}
 		}
+		tr.Pass(CheckDecryption, "encrypted token (JWE) opened with a configured decryption key")
 		jws = string(inner)
+	} else {
+		tr.Skip(CheckDecryption, "not encrypted (a signed JWS)")
 	}
 	p, terr := token.Parse(jws, v.maxBytes, v.allowed)
 	if terr != nil {
-		return nil, false, terr
+		if tr.On() && terr.Reason == decision.AlgorithmNotAllowed {
+			tr.Hint("allowed: " + v.allowedAlgorithms())
+		}
+		return nil, false, CheckHeader, terr
+	}
+	if tr.On() {
+		tr.Header = &TraceHeader{Alg: p.Alg.Name, Kid: p.KeyID, Typ: p.Type, Encrypted: jws != tok}
+		tr.Pass(CheckHeader, "alg "+p.Alg.Name+" (allowed), kid "+strconv.Quote(p.KeyID)+", typ "+strconv.Quote(p.Type))
 	}
 	if terr := p.ParseClaims(); terr != nil {
-		return nil, false, terr
-	}
-	if len(v.types) > 0 && !typeAllowed(p.Type, v.types) {
-		return nil, false, &token.Error{Reason: decision.TypeNotAllowed, Msg: "token typ is not accepted"}
+		return nil, false, CheckClaims, terr
 	}
 	reg, terr := readRegistered(p.Claims)
+	if tr.On() {
+		tr.Claims = p.Claims.AppendJSON(nil)
+	}
 	if terr != nil {
-		return nil, false, terr
+		return nil, false, CheckClaims, terr
+	}
+	if tr.On() {
+		tr.Times = &TraceTimes{Now: now.Unix(), Skew: v.skew, Exp: reg.exp, HasExp: reg.hasExp, Nbf: reg.nbf, HasNbf: reg.hasNbf, Iat: reg.iat, HasIat: reg.hasIat}
+		tr.Pass(CheckClaims, "a JSON object; iss, sub, exp, nbf, iat and scopes have valid types")
+	}
+	if len(v.types) > 0 {
+		if !typeAllowed(p.Type, v.types) {
+			if tr.On() {
+				tr.Hint("token typ " + strconv.Quote(p.Type) + "; accepted: " + strings.Join(v.types, ", "))
+			}
+			return nil, false, CheckType, &token.Error{Reason: decision.TypeNotAllowed, Msg: "token typ is not accepted"}
+		}
+		if tr.On() {
+			tr.Pass(CheckType, "typ "+strconv.Quote(p.Type)+" is one of "+strings.Join(v.types, ", "))
+		}
+	} else {
+		tr.Skip(CheckType, "any typ accepted (JWTGATE_TOKEN_TYPES not set)")
 	}
 	// The issuer picks the key set before the signature is checked; it is
 	// trusted only once the signature verifies with a key of that issuer.
 	if reg.iss == "" {
-		return nil, false, &token.Error{Reason: decision.IssuerInvalid, Msg: "token has no iss"}
+		return nil, false, CheckIssuer, &token.Error{Reason: decision.IssuerInvalid, Msg: "token has no iss"}
 	}
 	if v.issuers != nil && !v.issuers[reg.iss] {
-		return nil, false, &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
+		return nil, false, CheckIssuer, v.issuerRefused(tr, reg.iss)
 	}
 	key, err := v.keys.Lookup(ctx, reg.iss, p.KeyID, p.Alg.Name)
+	if err != nil && errors.Is(err, keys.ErrIssuerUnknown) {
+		return nil, false, CheckIssuer, v.issuerRefused(tr, reg.iss)
+	}
+	if tr.On() {
+		tr.Pass(CheckIssuer, strconv.Quote(reg.iss)+" is accepted")
+	}
 	if err != nil {
+		if tr.On() {
+			tr.Hint(err.Error())
+		}
 		switch {
-		case errors.Is(err, keys.ErrIssuerUnknown):
-			return nil, false, &token.Error{Reason: decision.IssuerInvalid, Msg: "token issuer is not accepted"}
 		case errors.Is(err, keys.ErrKeyMismatch): // also matches ErrKeyUnknown: first
-			return nil, false, &token.Error{Reason: decision.KeyMismatch, Msg: "the key named by the token's kid does not fit its algorithm"}
+			return nil, false, CheckKey, &token.Error{Reason: decision.KeyMismatch, Msg: "the key named by the token's kid does not fit its algorithm"}
 		case errors.Is(err, keys.ErrKeyUnknown):
-			return nil, false, &token.Error{Reason: decision.KeyUnknown, Msg: "no key of the issuer matches the token's kid"}
+			return nil, false, CheckKey, &token.Error{Reason: decision.KeyUnknown, Msg: "no key of the issuer matches the token's kid"}
 		default:
-			return nil, true, &token.Error{Reason: decision.KeysUnavailable, Msg: "no usable keys for the issuer", Err: err}
+			return nil, true, CheckKey, &token.Error{Reason: decision.KeysUnavailable, Msg: "no usable keys for the issuer", Err: err}
 		}
 	}
+	v.traceKey(tr, reg.iss, key)
 	if terr := p.Alg.Verify(key, p.SigningInput, p.Signature); terr != nil {
-		return nil, false, terr
+		return nil, false, CheckSignature, terr
 	}
+	tr.Pass(CheckSignature, "verifies with the key")
 	if terr := audienceMatches(p.Claims, v.audiences, v.anyAud); terr != nil {
-		return nil, false, terr
+		if tr.On() {
+			tr.Hint("accepted: " + strings.Join(v.audiences, ", "))
+		}
+		return nil, false, CheckAudience, terr
+	}
+	if tr.On() {
+		if v.anyAud {
+			tr.Pass(CheckAudience, "any audience accepted (JWTGATE_AUDIENCES=*)")
+		} else {
+			tr.Pass(CheckAudience, "the token's aud holds one of "+strings.Join(v.audiences, ", "))
+		}
 	}
 	if !reg.hasExp && v.requireExp {
-		return nil, false, &token.Error{Reason: decision.ExpirationMissing, Msg: "token has no exp"}
+		return nil, false, CheckTimes, &token.Error{Reason: decision.ExpirationMissing, Msg: "token has no exp"}
 	}
 	if terr := v.checkTimes(&reg, now.Unix()); terr != nil {
-		return nil, false, terr
+		return nil, false, CheckTimes, terr
 	}
+	tr.Pass(CheckTimes, "within exp, nbf and iat (with the clock skew)")
 	expires := now.Add(v.cacheTTL)
 	if reg.hasExp {
 		if e := time.Unix(reg.exp+v.skew, 0); e.Before(expires) {
@@ -262,7 +371,7 @@ func (v *Validator) verify(ctx context.Context, tok string, now time.Time) (*ver
 	}
 	ver := &verified{tok: tok, claims: p.Claims, reg: reg, key: key, expires: expires, cnf: readConfirmation(p.Claims)}
 	ver.fwd = v.forwarded(&ver.reg, p.Claims)
-	return ver, false, nil
+	return ver, false, "", nil
 }
 
 // checkTimes applies exp, nbf and iat with the clock skew.
@@ -281,7 +390,7 @@ func (v *Validator) checkTimes(r *registered, now int64) *token.Error {
 
 // authorize applies scopes, required claims and route rules to a verified
 // token. It runs on every request, cached token or not.
-func (v *Validator) authorize(ver *verified, r *decision.Request) decision.Decision {
+func (v *Validator) authorize(ver *verified, r *decision.Request, tr *Trace) decision.Decision {
 	d := decision.Decision{
 		Principal: ver.reg.sub,
 		Issuer:    ver.reg.iss,
@@ -296,6 +405,7 @@ func (v *Validator) authorize(ver *verified, r *decision.Request) decision.Decis
 	defFail := v.defaults.check(ver.claims, ver.reg.scopes)
 	d.DefaultsSatisfied = defFail.ok()
 	applied := defFail
+	appliedReq, whose := &v.defaults, ""
 	if len(v.routes) > 0 {
 		d.RoutesConfigured = true
 		ambiguous := r.Path != "" && ambiguousPath(r.Path)
@@ -312,11 +422,20 @@ func (v *Validator) authorize(ver *verified, r *decision.Request) decision.Decis
 			if !matched && r.Method != "" && !ambiguous && rt.match(r.Method, segs) {
 				matched = true
 				applied = f
+				appliedReq, whose = &rt.req, " by the rule "+rt.grant.Method+" "+rt.grant.Path
 			}
 		}
 		if ambiguous {
 			applied = failure{reason: decision.RouteDenied, detail: "request path is ambiguous (dot segments or encoded separators)"}
+			tr.failure(CheckRoutes, applied)
+		} else if tr.On() {
+			v.traceRoutes(tr, r, matched, whose)
 		}
+	} else {
+		tr.Skip(CheckRoutes, "no route rules configured")
+	}
+	if applied.reason != decision.RouteDenied {
+		traceRequirements(tr, appliedReq, applied, ver.reg.scopes, whose)
 	}
 	if !applied.ok() {
 		d.Outcome = decision.Forbidden

@@ -92,7 +92,7 @@ func TestDecisionRules(t *testing.T) {
 		{"PS256 header on a key pinned to RS256", sign(t, "PS256", hdr("PS256", "rsa-pinned"), valid), decision.Unauthenticated, decision.KeyMismatch},
 		{"DER-encoded ES256 signature", sign(t, "ES256-DER", hdr("ES256", "ec1"), valid), decision.Unauthenticated, decision.SignatureInvalid},
 		{"ES256 r=s=0", strings.Join(strings.Split(sign(t, "ES256", hdr("ES256", "ec1"), valid), ".")[:2], ".") + "." + b64u(make([]byte, 64)), decision.Unauthenticated, decision.SignatureInvalid},
-		{"embedded jwk header is ignored", sign(t, "RS256-other", hdr("RS256", "rsa1", `"jwk":{"kty":"RSA","n":"AQAB","e":"AQAB"}`), valid), decision.Unauthenticated, decision.SignatureInvalid},
+		{"embedded jwk header is refused", sign(t, "RS256-other", hdr("RS256", "rsa1", `"jwk":{"kty":"RSA","n":"AQAB","e":"AQAB"}`), valid), decision.Unauthenticated, decision.TokenMalformed},
 		{"crit header", sign(t, "RS256", hdr("RS256", "rsa1", `"crit":["exp"]`), valid), decision.Unauthenticated, decision.CritUnsupported},
 		{"duplicate claim", sign(t, "RS256", hdr("RS256", "rsa1"), []byte(strings.Replace(string(valid), "{", `{"iss":"https://evil.example.com/",`, 1))), decision.Unauthenticated, decision.ClaimsMalformed},
 		{"payload not an object", sign(t, "RS256", hdr("RS256", "rsa1"), []byte(`"hello"`)), decision.Unauthenticated, decision.ClaimsMalformed},
@@ -114,6 +114,9 @@ func TestDecisionRules(t *testing.T) {
 			if strings.Contains(d.Detail, c.tok) {
 				t.Fatalf("detail holds the token")
 			}
+			tr := &Trace{}
+			td := newValidator(t, baseConfig(), newFakeKeys(t), &now).DecideTraced(context.Background(), bearer(c.tok), tr)
+			checkTrace(t, d, td, tr, c.tok)
 		})
 	}
 }
