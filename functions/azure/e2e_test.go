@@ -275,7 +275,14 @@ func (p *proc) invoked(t *testing.T, method, path, token string) reply {
 		}},
 		"Metadata": map[string]any{"sys": map[string]any{"MethodName": "authorize", "UtcNow": time.Now().UTC().Format(time.RFC3339)}},
 	})
-	req, _ := http.NewRequest(http.MethodPost, p.base+customhandler.InvocationPath, bytes.NewReader(payload))
+	return p.invoke(t, bytes.NewReader(payload))
+}
+
+// invoke posts an invocation payload as the host does and unwraps
+// Outputs.res (the host needs a 2xx answer).
+func (p *proc) invoke(t *testing.T, payload io.Reader) reply {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, p.base+customhandler.InvocationPath, payload)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(customhandler.InvocationIDHeader, "e2e-invocation")
 	resp, err := client.Do(req)
@@ -630,6 +637,19 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	}
 }
 
+// apimEnv is the app settings for an APIM policy file holding a
+// <validate-jwt> with an audience, an issuer and body.
+func apimEnv(t *testing.T, body string) map[string]string {
+	t.Helper()
+	policy := filepath.Join(t.TempDir(), "policy.xml")
+	xml := `<policies><inbound><validate-jwt header-name="Authorization"><audiences><audience>` + audience +
+		`</audience></audiences><issuers><issuer>https://issuer.example/</issuer></issuers>` + body + `</validate-jwt></inbound></policies>`
+	if err := os.WriteFile(policy, []byte(xml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"JWTGATE_APIM_POLICY_FILE": policy}
+}
+
 func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {
 	iss := startIssuer(t)
 	cases := []struct {
@@ -642,6 +662,11 @@ func TestStartupErrorsExitNonZeroWithAClearMessage(t *testing.T) {
 		{"bad port", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience}, "http", "FUNCTIONS_CUSTOMHANDLER_PORT"},
 		{"bad log level", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_LOG_LEVEL": "loud"}, "", "JWTGATE_LOG_LEVEL"},
 		{"bad forwarded headers mode", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_FORWARDED_HEADERS": "envoy"}, "", "JWTGATE_FORWARDED_HEADERS"},
+		{"rule that does not compile", map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_RULE": "claims.role =="}, "", "JWTGATE_RULE: line 1, column 15"},
+		{"APIM key by certificate-id", apimEnv(t, `<issuer-signing-keys><key certificate-id="signer"/></issuer-signing-keys>`), "",
+			`policy.xml: <validate-jwt/issuer-signing-keys/key>: certificate-id "signer" names a certificate stored in API Management`},
+		{"APIM policy expression", apimEnv(t, `<required-claims><claim name="aud"><value>@(context.Api.Name)</value></claim></required-claims>`), "",
+			"policy.xml: the text of <validate-jwt/required-claims/claim/value> is a policy expression"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -725,5 +750,54 @@ func TestLogLevelWarnKeepsRefusalsOnly(t *testing.T) {
 	}
 	if allows != 0 || refusals == 0 {
 		t.Fatalf("at warn: %d allow lines (want 0), %d refusal lines (want ≥1)\n%s", allows, refusals, p.logs())
+	}
+}
+
+// A policy file with a top-level rule and a route's when, through the
+// proxied and the forward-auth shapes of the real binary.
+func TestHandlerBinaryAppliesRules(t *testing.T) {
+	iss := startIssuer(t)
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	err := os.WriteFile(policy, []byte(`rule: request.headers["x-tenant-id"] == claims.tenant && request.host.startsWith("127.0.0.1")
+routes:
+  - method: DELETE
+    path: /orders/{id}
+    when: '"admin" in claims.roles'
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startHandler(t, map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": audience, "JWTGATE_POLICY_FILE": policy})
+	p.ready()
+	admin := mint(t, iss, map[string]any{"tenant": "acme", "roles": []string{"admin"}})
+	reader := mint(t, iss, map[string]any{"tenant": "acme", "roles": []string{"reader"}})
+	noTenant := mint(t, iss, nil)
+	cases := []struct {
+		name, method, tenant, token string
+		status                      int
+		reason                      string
+	}{
+		{"admin deletes in its tenant", "DELETE", "acme", admin, 200, "ok"},
+		{"reader may not delete", "DELETE", "acme", reader, 403, "rule_denied"},
+		{"reader reads", "GET", "acme", reader, 200, "ok"},
+		{"other tenant refused", "GET", "globex", admin, 403, "rule_denied"},
+		{"token without the tenant claim fails closed", "GET", "acme", noTenant, 403, "rule_error"},
+	}
+	for _, c := range cases {
+		for mode, fwd := range map[string]bool{"proxy": false, "traefik forwardAuth": true} {
+			t.Run(mode+"/"+c.name, func(t *testing.T) {
+				h := map[string]string{"X-Tenant-Id": c.tenant}
+				var r reply
+				if fwd {
+					h["X-Forwarded-Method"], h["X-Forwarded-Uri"] = c.method, "/orders/1"
+					r = p.proxied(t, "GET", "", c.token, h)
+				} else {
+					r = p.proxied(t, c.method, "/orders/1", c.token, h)
+				}
+				if r.status != c.status || r.body["reason"] != c.reason {
+					t.Fatalf("%d %v, want %d %s", r.status, r.body, c.status, c.reason)
+				}
+			})
+		}
 	}
 }

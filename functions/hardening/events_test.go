@@ -281,8 +281,10 @@ func TestHostileEvents(t *testing.T) {
 		{"invocation: two Authorization values", invocationRequest(http.Header{"Authorization": {"Bearer " + tok, "Bearer " + tok}}), 401, decision.TokenMalformed},
 		{"invocation: Headers of the wrong type", httptest.NewRequest(http.MethodPost, customhandler.InvocationPath,
 			strings.NewReader(`{"Data":{"req":{"Url":"http://h/api/authorize","Method":"GET","Headers":"Bearer `+tok+`"}}}`)), 400, decision.EventMalformed},
-		{"invocation: over 1 MiB", httptest.NewRequest(http.MethodPost, customhandler.InvocationPath,
-			strings.NewReader(string(MustJSON(map[string]any{"Data": map[string]any{"req": map[string]any{"Headers": map[string]any{"X": []string{junk, junk}}}}})))), 413, decision.EventMalformed},
+		{"invocation: 1.8 MiB of other headers and no token (no 1 MiB ceiling)", httptest.NewRequest(http.MethodPost, customhandler.InvocationPath,
+			strings.NewReader(string(MustJSON(map[string]any{"Data": map[string]any{"req": map[string]any{"Url": "http://h/api/authorize", "Method": "GET", "Headers": map[string]any{"X": []string{junk, junk}}}}})))), 401, decision.TokenMissing},
+		{"invocation: 5 MiB of other headers", httptest.NewRequest(http.MethodPost, customhandler.InvocationPath,
+			strings.NewReader(string(MustJSON(map[string]any{"Data": map[string]any{"req": map[string]any{"Url": "http://h/api/authorize", "Method": "GET", "Headers": map[string]any{"X": []string{junk, junk, junk, junk, junk, junk}, "Authorization": []string{"Bearer " + tok}}}}})))), 401, decision.TokenTooLarge},
 	}
 	for _, tc := range azure {
 		t.Run("azure "+tc.name, func(t *testing.T) {

@@ -277,14 +277,14 @@ func clipName(s string) string {
 
 // expected is what channel ch must answer for tok, taking the channel's
 // own size caps into account: a Lambda event over MaxEventBytes and an
-// Azure invocation payload over MaxBodyBytes are refused before the core
-// sees the token.
+// Azure invocation payload whose request parts exceed MaxRequestPartsBytes
+// are refused before the core sees the token.
 func expected(ch string, tokLen int, reason decision.Reason) (decision.Reason, int) {
 	switch {
 	case strings.HasPrefix(ch, "lambda") && tokLen+1024 > authorizer.MaxEventBytes:
 		return decision.EventMalformed, http.StatusUnauthorized
-	case ch == "azure-invocation" && tokLen+1024 > customhandler.MaxBodyBytes:
-		return decision.EventMalformed, http.StatusRequestEntityTooLarge
+	case ch == "azure-invocation" && tokLen+1024 > customhandler.MaxRequestPartsBytes:
+		return decision.TokenTooLarge, http.StatusUnauthorized
 	}
 	return reason, http.StatusUnauthorized
 }
@@ -452,7 +452,7 @@ func TestHugeTokensAreRefusedWithBoundedMemory(t *testing.T) {
 			{"azure-invocation", func() {
 				r := httptest.NewRequest(http.MethodPost, customhandler.InvocationPath, strings.NewReader(invBody))
 				f.azure.ServeHTTP(httptest.NewRecorder(), r)
-			}, 8 << 20}, // reads at most MaxBodyBytes (1 MiB), whatever the payload size (2x under -race)
+			}, 8 << 20}, // keeps at most MaxRequestPartsBytes (2 MiB) of the request, whatever the payload size (2x under -race)
 			{"lambda", func() { f.lam.Evaluate(t.Context(), lambdaEvent) }, 256 << 10},
 		} {
 			m.run() // warm up lazily allocated state

@@ -439,6 +439,61 @@ func TestBootstrapBadLogLevelFailsInit(t *testing.T) {
 	}
 }
 
+// A policy file with a top-level rule that reads the request: the
+// bootstrap allows exactly this call (never the whole stage, which API
+// Gateway's cache would reuse for other calls), and refuses with a Deny.
+func TestBootstrapAppliesRulesCacheSafely(t *testing.T) {
+	rie := os.Getenv("JWTGATE_RIE")
+	if rie == "" {
+		t.Skip("JWTGATE_RIE is not set: run `make test` (or `make tools` and set JWTGATE_RIE=$PWD/bin/aws-lambda-rie)")
+	}
+	bootstrap := buildBootstrap(t)
+	iss, err := devissuer.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = iss.Close() })
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policy, []byte("rule: claims.tenant == \"acme\" && request.method == \"GET\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fn := startFunction(t, rie, bootstrap, map[string]string{
+		"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(),
+		"JWTGATE_AUDIENCES":     "api://orders",
+		"JWTGATE_POLICY_FILE":   policy,
+	})
+	now := time.Now()
+	mint := func(tenant any) string {
+		t.Helper()
+		c := map[string]any{"sub": "user-1", "aud": "api://orders", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
+		if tenant != nil {
+			c["tenant"] = tenant
+		}
+		tok, err := iss.Mint(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	for _, shape := range []string{"rest_request", "http_v1"} {
+		t.Run(shape+"/allowed exactly for this call", func(t *testing.T) {
+			fn.invoke(t, shapeEvent(shape, mint("acme"))).wantPolicy(t, "Allow", e2eARN)
+		})
+		t.Run(shape+"/rule false is a Deny", func(t *testing.T) {
+			fn.invoke(t, shapeEvent(shape, mint("globex"))).wantPolicy(t, "Deny", "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*")
+		})
+		t.Run(shape+"/rule error is a Deny", func(t *testing.T) {
+			fn.invoke(t, shapeEvent(shape, mint(nil))).wantPolicy(t, "Deny", "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*")
+		})
+	}
+	logs := fn.output()
+	for _, want := range []string{`"reason":"rule_denied"`, `"reason":"rule_error"`, `"rule":"JWTGATE_RULE"`, `"rule_failure":"no such key"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("function output lacks %s", want)
+		}
+	}
+}
+
 // rieOrSkip is the emulator's path from JWTGATE_RIE; the test skips
 // without it.
 func rieOrSkip(t *testing.T) string {

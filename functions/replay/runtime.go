@@ -152,11 +152,24 @@ func startProcess(cmd *exec.Cmd, logOut io.Writer) (*process, error) {
 	return p, nil
 }
 
-// waitReady waits until the Azure handler answers its liveness check
-// (/healthz; "/" is a decision endpoint, never an unconditional 200).
+// waitReady waits until the RIE answers HTTP (any answer: GET / is a 404)
+// and the Azure handler answers its liveness check (/healthz; "/" is a
+// decision endpoint, never an unconditional 200). On a loaded machine
+// either may take seconds to listen.
 func (t *throughRuntime) waitReady(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	rieRoot := strings.TrimSuffix(t.rieURL, "/2015-03-31/functions/function/invocations") + "/"
+	rresp, err := t.lambdaLog.WaitHTTP(wctx, t.client, 50*time.Millisecond, func(ctx context.Context) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, rieRoot, nil)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("the Lambda RIE did not answer within 30s: %w", err)
+	}
+	_ = rresp.Body.Close()
 	resp, err := t.azureLog.WaitHTTP(wctx, t.client, 50*time.Millisecond, func(ctx context.Context) (*http.Request, error) {
 		return http.NewRequestWithContext(ctx, http.MethodGet, t.azureURL+customhandler.HealthPath, nil)
 	})

@@ -97,6 +97,12 @@ param jwtgateRequiredScopes string = ''
 @description('JWTGATE_REQUIRED_CLAIMS: space-separated required claims: name[=v1,v2][;match=all|any][;separator=X].')
 param jwtgateRequiredClaims string = ''
 
+@description('JWTGATE_RULE: CEL rule every allowed request must also satisfy, e.g. claims.tenant == request.path.split(\'/\')[1] (see docs/rules.md).')
+param jwtgateRule string = ''
+
+@description('JWTGATE_RULE_COST_LIMIT: CEL cost bound on one evaluation of one rule (1000 to 1000000000); over it the request is refused with rule_error. Empty: 1000000.')
+param jwtgateRuleCostLimit string = ''
+
 @description('JWTGATE_HTTP_TIMEOUT: bound on one key fetch (discovery plus JWKS together; up to 1m). Empty: 2s.')
 param jwtgateHttpTimeout string = ''
 
@@ -199,6 +205,8 @@ var jwtgateSettings = [
   { name: 'JWTGATE_TOKEN_COOKIE', value: jwtgateTokenCookie }
   { name: 'JWTGATE_REQUIRED_SCOPES', value: jwtgateRequiredScopes }
   { name: 'JWTGATE_REQUIRED_CLAIMS', value: jwtgateRequiredClaims }
+  { name: 'JWTGATE_RULE', value: jwtgateRule }
+  { name: 'JWTGATE_RULE_COST_LIMIT', value: jwtgateRuleCostLimit }
   { name: 'JWTGATE_HTTP_TIMEOUT', value: jwtgateHttpTimeout }
   { name: 'JWTGATE_JWKS_COOLDOWN', value: jwtgateJwksCooldown }
   { name: 'JWTGATE_JWKS_REFRESH', value: jwtgateJwksRefresh }

@@ -2,10 +2,13 @@ package config
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -75,6 +78,7 @@ func (b *builder) applyAPIM(data []byte, name string) {
 				continue
 			}
 			b.c.OpenIDConfigURLs = append(b.c.OpenIDConfigURLs, u)
+			b.apimDiscovery = append(b.apimDiscovery, u)
 			b.mark("JWTGATE_OPENID_CONFIG", at+"<openid-config>")
 		case "issuer-signing-keys":
 			for _, k := range b.children(ch, label, "key") {
@@ -177,11 +181,12 @@ func (b *builder) apimAttributes(vj *xnode, at string) {
 		b.setString("JWTGATE_TOKEN_QUERY", at+"<validate-jwt query-parameter-name>", query, &b.c.QueryParam)
 	}
 	switch {
+	case hasHeader && !strings.EqualFold(header, DefaultHeaderName):
+		// A custom header holds the bare token: APIM ignores require-scheme
+		// with a custom header.
+		b.setString("JWTGATE_TOKEN_SCHEME", at+"<validate-jwt header-name>", "", &b.c.Scheme)
 	case hasScheme:
 		b.setOptional("JWTGATE_TOKEN_SCHEME", at+"<validate-jwt require-scheme>", scheme, &b.c.Scheme)
-	case hasHeader && !strings.EqualFold(header, DefaultHeaderName):
-		// A custom header without require-scheme holds the bare token.
-		b.setString("JWTGATE_TOKEN_SCHEME", at+"<validate-jwt header-name>", "", &b.c.Scheme)
 	}
 }
 
@@ -201,7 +206,7 @@ func (b *builder) apimSigningKey(k *xnode, label string) {
 		return
 	}
 	if cert, ok := k.attr("certificate-id"); ok {
-		b.failf(label, "certificate-id %q names a certificate stored in API Management, which jwtgate cannot read; export it and configure it as JWTGATE_PUBLIC_KEYS (PEM)", cert)
+		b.failf(label, "certificate-id %q names a certificate stored in API Management, which jwtgate cannot read; export it and put its base64 body in the <key> element (or configure it as JWTGATE_PUBLIC_KEYS, PEM)", cert)
 		return
 	}
 	kid, _ := k.attr("id")
@@ -215,41 +220,134 @@ func (b *builder) apimSigningKey(k *xnode, label string) {
 			return
 		}
 		if k.text != "" {
-			b.failf(label, "give either n/e or a base64 secret, not both")
+			b.failf(label, "give either n/e or a base64 key, not both")
 			return
 		}
 		key.N, key.E = n, e
 	case k.text != "":
-		s, err := DecodeBase64(k.text)
+		der, err := DecodeBase64(stripSpace(k.text))
 		if err != nil {
 			b.failf(label, "%v", err)
 			return
 		}
-		key.Secret = s
+		// A certificate or public key body verifies with its public key;
+		// anything else is a symmetric secret. (Used as an HMAC secret, a
+		// public key would let anyone who knows it sign tokens.)
+		if blk := publicKeyPEM(der); blk != nil {
+			key.PEM = blk
+		} else {
+			key.Secret = der
+		}
 	default:
-		b.failf(label, "empty key (expected a base64 secret, or n and e)")
+		b.failf(label, "empty key (expected a base64 secret or certificate, or n and e)")
 		return
 	}
 	b.c.StaticKeys = append(b.c.StaticKeys, key)
+	b.apimKeys = append(b.apimKeys, len(b.c.StaticKeys)-1)
 	b.mark(keySetting(key), label)
 }
 
 func (b *builder) apimDecryptionKey(k *xnode, label string) {
+	_, hasN := k.attr("n")
+	_, hasE := k.attr("e")
+	if hasN || hasE {
+		b.failf(label, "n and e give a public key, which cannot decrypt; put the base64 private key (PKCS #8 or PKCS #1) in the <key> element, or configure it in JWTGATE_DECRYPTION_KEYS (@file.pem)")
+		return
+	}
 	if !b.onlyAttrs(k, label, "id", "certificate-id") {
 		return
 	}
 	if cert, ok := k.attr("certificate-id"); ok {
-		b.failf(label, "certificate-id %q names a certificate stored in API Management, which jwtgate cannot read; configure the RSA private key in JWTGATE_DECRYPTION_KEYS (@file.pem)", cert)
+		b.failf(label, "certificate-id %q names a certificate stored in API Management, which jwtgate cannot read; put the base64 private key (PKCS #8 or PKCS #1) in the <key> element, or configure it in JWTGATE_DECRYPTION_KEYS (@file.pem)", cert)
 		return
 	}
 	kid, _ := k.attr("id")
-	s, err := DecodeBase64(k.text)
+	der, err := DecodeBase64(stripSpace(k.text))
 	if err != nil {
 		b.failf(label, "%v", err)
 		return
 	}
-	b.c.DecryptionKeys = append(b.c.DecryptionKeys, DecryptionKey{KID: kid, Secret: s})
+	dk := DecryptionKey{KID: kid, PEM: privateKeyPEM(der)}
+	switch {
+	case dk.PEM != nil:
+	case publicKeyPEM(der) != nil:
+		b.failf(label, "a certificate or public key cannot decrypt; put the base64 private key (PKCS #8 or PKCS #1) in the <key> element")
+		return
+	default:
+		dk.Secret = der
+	}
+	b.c.DecryptionKeys = append(b.c.DecryptionKeys, dk)
 	b.mark("JWTGATE_DECRYPTION_KEYS", label)
+}
+
+// publicKeyPEM returns der as a PEM block when it is an X.509 certificate
+// or a PKIX public key (a <key> element's base64 body), else nil.
+func publicKeyPEM(der []byte) []byte {
+	if _, err := x509.ParseCertificate(der); err == nil {
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	}
+	if _, err := x509.ParsePKIXPublicKey(der); err == nil {
+		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	}
+	return nil
+}
+
+// privateKeyPEM returns der as a PEM block when it is a PKCS #8 or PKCS #1
+// private key, else nil.
+func privateKeyPEM(der []byte) []byte {
+	if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})
+	}
+	return nil
+}
+
+// stripSpace removes all white space (a base64 body pasted over lines).
+func stripSpace(s string) string {
+	return strings.Join(strings.Fields(s), "")
+}
+
+// bindAPIM applies APIM's key model after every layer: each key of the
+// policy serves each issuer of the policy. The policy's static keys are
+// bound to the accepted issuers (without <issuers>: to the issuers its
+// <openid-config> URLs stand for, i.e. the issuers their documents
+// announce), discovery issuers included; each of its discovery sources also
+// serves the accepted issuers that no discovery source stands for. The keys
+// of one discovery source never serve another's issuer.
+func (b *builder) bindAPIM() {
+	c := &b.c
+	var discovery []string
+	for _, u := range b.apimDiscovery {
+		if contains(c.OpenIDConfigURLs, u) { // an environment override may have replaced them
+			discovery = append(discovery, u)
+		}
+	}
+	issuers := c.Issuers
+	if len(issuers) == 0 {
+		for _, u := range discovery {
+			if pu, err := url.Parse(u); err == nil {
+				iss, _ := DiscoveryIssuer(pu)
+				issuers = append(issuers, iss)
+			}
+		}
+	}
+	if len(issuers) > 0 {
+		for _, i := range b.apimKeys {
+			if len(c.StaticKeys[i].Issuers) == 0 {
+				c.StaticKeys[i].Issuers = append([]string(nil), issuers...)
+			}
+		}
+	}
+	if others := c.UnboundIssuers(); len(others) > 0 {
+		for _, u := range discovery {
+			if c.OpenIDConfigIssuers == nil {
+				c.OpenIDConfigIssuers = map[string][]string{}
+			}
+			c.OpenIDConfigIssuers[u] = append([]string(nil), others...)
+		}
+	}
 }
 
 func (b *builder) apimClaim(cl *xnode, label string) {

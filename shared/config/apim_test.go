@@ -1,6 +1,10 @@
 package config
 
 import (
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"math/big"
 	"reflect"
 	"strings"
 	"testing"
@@ -101,8 +105,8 @@ func TestLoadAPIMSettings(t *testing.T) {
 		{"require-expiration-time false", apimWith(`require-expiration-time="false"`, ``), func(c *Config) bool { return !c.RequireExpiration }},
 		{"custom header without scheme holds the bare token", apimWith(`header-name="X-Token"`, ``),
 			func(c *Config) bool { return c.HeaderName == "X-Token" && c.Scheme == "" }},
-		{"custom header with require-scheme", apimWith(`header-name="X-Token" require-scheme="JWT"`, ``),
-			func(c *Config) bool { return c.HeaderName == "X-Token" && c.Scheme == "JWT" }},
+		{"custom header: require-scheme is ignored, as APIM does", apimWith(`header-name="X-Token" require-scheme="JWT"`, ``),
+			func(c *Config) bool { return c.HeaderName == "X-Token" && c.Scheme == "" }},
 		{"authorization header keeps Bearer", apimWith(`header-name="authorization"`, ``),
 			func(c *Config) bool { return c.HeaderName == "authorization" && c.Scheme == "Bearer" }},
 		{"query parameter only", apimWith(`query-parameter-name="access_token"`, ``),
@@ -117,6 +121,27 @@ func TestLoadAPIMSettings(t *testing.T) {
 			}},
 		{"decryption keys", apimWith(``, `<decryption-keys><key id="enc">`+secret32+`</key></decryption-keys>`),
 			func(c *Config) bool { return len(c.DecryptionKeys) == 1 && c.DecryptionKeys[0].KID == "enc" }},
+		{"decryption key as a base64 private key", apimWith(``, `<decryption-keys><key>`+base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PrivateKey(rsaPriv))+`</key></decryption-keys>`),
+			func(c *Config) bool {
+				return len(c.DecryptionKeys) == 1 && strings.HasPrefix(string(c.DecryptionKeys[0].PEM), "-----BEGIN RSA PRIVATE KEY-----")
+			}},
+		{"signing key as a certificate body over several lines is a public key, not a secret", apimWith(``, `<issuer-signing-keys><key>`+"\n  "+testCertB64(t)[:40]+"\n  "+testCertB64(t)[40:]+`</key></issuer-signing-keys><issuers><issuer>i</issuer></issuers>`),
+			func(c *Config) bool {
+				return len(c.StaticKeys) == 1 && c.StaticKeys[0].Secret == nil && strings.HasPrefix(string(c.StaticKeys[0].PEM), "-----BEGIN CERTIFICATE-----") &&
+					!contains(c.Algorithms, "HS256")
+			}},
+		{"the policy's keys serve its issuers", apimWith(``, `<issuer-signing-keys><key>`+secret32+`</key></issuer-signing-keys><issuers><issuer>https://a/</issuer><issuer>https://b/</issuer></issuers>`),
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.StaticKeys[0].Issuers, []string{"https://a/", "https://b/"})
+			}},
+		{"the policy's keys serve its discovery issuers without <issuers>", apimWith(``, `<issuer-signing-keys><key>`+secret32+`</key></issuer-signing-keys><openid-config url="https://idp.example/.well-known/openid-configuration"/>`),
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.StaticKeys[0].Issuers, []string{"https://idp.example"})
+			}},
+		{"discovery keys serve the policy's other issuers", apimWith(``, `<issuers><issuer>https://idp.example/</issuer><issuer>https://sts.example/t/</issuer></issuers>`),
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.OpenIDConfigIssuers, map[string][]string{"https://idp.example/.well-known/openid-configuration": {"https://sts.example/t/"}})
+			}},
 		{"required claim with a separator", apimWith(``, `<required-claims><claim name="roles" match="all" separator=","><value>a</value><value>b</value></claim><claim name="gty"/></required-claims>`),
 			func(c *Config) bool {
 				return reflect.DeepEqual(c.RequiredClaims, []ClaimRequirement{{Name: "roles", Values: []string{"a", "b"}, Match: "all", Separator: ","}, {Name: "gty"}})
@@ -140,6 +165,7 @@ func TestLoadAPIMSettings(t *testing.T) {
 }
 
 func TestLoadAPIMRefuses(t *testing.T) {
+	testKeys(t)
 	tests := []struct {
 		name, xml, wantErr string
 	}{
@@ -161,6 +187,8 @@ func TestLoadAPIMRefuses(t *testing.T) {
 		{"signing key by certificate-id", apimWith(``, `<issuer-signing-keys><key certificate-id="auth0-cert"/></issuer-signing-keys><issuers><issuer>i</issuer></issuers>`),
 			`<validate-jwt/issuer-signing-keys/key>: certificate-id "auth0-cert" names a certificate stored in API Management`},
 		{"decryption key by certificate-id", apimWith(``, `<decryption-keys><key certificate-id="c"/></decryption-keys>`), `certificate-id "c" names a certificate`},
+		{"decryption key as n/e", apimWith(``, `<decryption-keys><key n="AQAB" e="AQAB"/></decryption-keys>`), "<validate-jwt/decryption-keys/key>: n and e give a public key, which cannot decrypt"},
+		{"decryption key as a certificate body", apimWith(``, `<decryption-keys><key>`+testCertB64(t)+`</key></decryption-keys>`), "<validate-jwt/decryption-keys/key>: a certificate or public key cannot decrypt"},
 		{"n without e", apimWith(``, `<issuer-signing-keys><key n="AQAB"/></issuer-signing-keys><issuers><issuer>i</issuer></issuers>`), "an RSA key needs both n and e"},
 		{"secret not base64", apimWith(``, `<issuer-signing-keys><key>not base64!</key></issuer-signing-keys><issuers><issuer>i</issuer></issuers>`), "not base64"},
 		{"signing keys without issuers", apimWith(``, `<issuer-signing-keys><key>`+secret32+`</key></issuer-signing-keys>`), "JWTGATE_ISSUERS (APIM <issuers>): required with static keys"},
@@ -222,6 +250,15 @@ func TestFromEnvAPIMFile(t *testing.T) {
 	if c.ClockSkew != 5*time.Second || c.Issuers[0] != "https://tenant.auth0.com/" {
 		t.Errorf("env should override the APIM clock-skew and keep the rest: %+v", c)
 	}
+	// The policy's keys serve the issuers in force after the environment.
+	keyed := writeFile(t, "keyed.xml", apimWith(``, `<issuer-signing-keys><key>`+secret32+`</key></issuer-signing-keys><issuers><issuer>https://a/</issuer></issuers>`))
+	c, err = FromEnv(env(map[string]string{"JWTGATE_APIM_POLICY_FILE": keyed, "JWTGATE_ISSUERS": "https://b/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.StaticKeys[0].Issuers, []string{"https://b/"}) {
+		t.Errorf("APIM keys bound to %q; want the overriding JWTGATE_ISSUERS", c.StaticKeys[0].Issuers)
+	}
 	bad := writeFile(t, "bad.xml", apimWith(`clock-skew="x"`, ``))
 	_, err = FromEnv(env(map[string]string{"JWTGATE_APIM_POLICY_FILE": bad}))
 	if err == nil || !strings.Contains(err.Error(), "bad.xml: <validate-jwt clock-skew>") {
@@ -233,6 +270,7 @@ func FuzzLoadAPIM(f *testing.F) {
 	f.Add([]byte(auth0APIM))
 	f.Add([]byte(apimWith(`header-name="X" clock-skew="5"`, `<issuer-signing-keys><key id="a" n="AQAB" e="AQAB"/></issuer-signing-keys><issuers><issuer>i</issuer></issuers>`)))
 	f.Add([]byte(apimWith(``, `<required-claims><claim name="a" separator=" "><value>b</value></claim></required-claims>`)))
+	f.Add([]byte(apimWith(``, `<issuer-signing-keys><key>`+testCertB64(f)+`</key><key>`+secret32+`</key></issuer-signing-keys><decryption-keys><key>`+secret32+`</key></decryption-keys><issuers><issuer>https://idp.example/</issuer><issuer>x</issuer></issuers>`)))
 	f.Add([]byte(`<validate-jwt><audiences><audience>a</audience></audiences><openid-config url="http://[::1]/x"/></validate-jwt>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := LoadAPIM(data)
@@ -246,4 +284,17 @@ func FuzzLoadAPIM(f *testing.F) {
 			t.Fatalf("LoadAPIM accepted a config that fails Validate: %v", err)
 		}
 	})
+}
+
+// testCertB64 is a self-signed certificate for rsaPriv, base64 (a <key>
+// element's certificate body).
+func testCertB64(t testing.TB) string {
+	t.Helper()
+	testKeys(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &rsaPriv.PublicKey, rsaPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(der)
 }

@@ -12,14 +12,22 @@ import (
 // would trust one issuer's keys for another issuer's tokens stops start-up:
 //
 //   - An issuer that a discovery source serves (the issuer its URL stands
-//     for, compared ignoring one trailing slash) is checked only against
-//     that source's keys. No JWKS URL or static key is used for it, and
-//     binding one to it is an error.
+//     for, compared ignoring one trailing slash) is checked against that
+//     source's keys and against the JWKS URLs and static keys bound to it by
+//     name (policy file keys[].issuers, the keys of an APIM policy): the
+//     user bound them on purpose. Unbound sources never serve it, and
+//     neither does another discovery source.
+//   - A discovery source may also serve accepted issuers that no discovery
+//     source stands for (OpenIDConfigIssuers: an APIM policy's other
+//     <issuers>), never another discovery source's issuer.
 //   - A JWKS URL or static key with its own issuers serves exactly those.
+//     Bound to a discovery issuer, it serves the issuer exactly as named
+//     when JWTGATE_ISSUERS lists it, and the issuer the discovery document
+//     announces (the same issuer, perhaps with another trailing slash).
 //   - A JWKS URL or static key without issuers (every JWTGATE_JWKS_URL entry,
 //     JWTGATE_JWKS, each JWTGATE_PUBLIC_KEYS block, each JWTGATE_HMAC_SECRETS
-//     secret, each APIM key) is unbound: it serves every accepted issuer
-//     that discovery does not serve.
+//     secret) is unbound: it serves every accepted issuer that discovery
+//     does not serve.
 //   - With two or more such issuers, an unbound source is allowed only as
 //     the one key source for all of them (several issuer forms sharing one
 //     JWKS). Next to any other non-discovery source it would let that
@@ -115,11 +123,6 @@ func (c *Config) CheckKeyBindings() error {
 			continue
 		}
 		bound++
-		for _, iss := range j.Issuers {
-			if c.DiscoveryServes(iss) {
-				fail(settingJWKSSources, "%s is bound to issuer %q, which %s serves: a discovery issuer is checked only against its discovery keys; remove the binding (or the issuer from the discovery URLs)", clipURL(j.URL), iss, discovery)
-			}
-		}
 	}
 	for i, k := range c.StaticKeys {
 		setting := keySetting(k)
@@ -128,10 +131,20 @@ func (c *Config) CheckKeyBindings() error {
 			continue
 		}
 		bound++
-		for _, iss := range k.Issuers {
+	}
+	for _, u := range c.OpenIDConfigURLs {
+		for _, iss := range c.OpenIDConfigIssuers[u] {
 			if c.DiscoveryServes(iss) {
-				fail(setting, "static key %d is bound to issuer %q, which %s serves: a discovery issuer is checked only against its discovery keys; remove the binding (or the issuer from the discovery URLs)", i+1, iss, discovery)
+				fail(discovery, "%s is bound to issuer %q, which a discovery source serves: a discovery source serves its own issuer, and its keys never serve another discovery source's issuer; remove the binding", clipURL(u), iss)
 			}
+		}
+		if len(c.OpenIDConfigIssuers[u]) > 0 {
+			bound++
+		}
+	}
+	for u := range c.OpenIDConfigIssuers {
+		if !contains(c.OpenIDConfigURLs, u) {
+			fail(discovery, "issuers are bound to %s, which is not one of the discovery URLs", clipURL(u))
 		}
 	}
 
@@ -143,7 +156,7 @@ func (c *Config) CheckKeyBindings() error {
 		}
 		switch {
 		case len(c.Issuers) > 0 && len(issuers) == 0:
-			fail(unbound[0].setting, "no issuer to serve for %s: every issuer in JWTGATE_ISSUERS is served by %s, and a discovery issuer is checked only against its discovery keys; add the issuer these keys sign for to JWTGATE_ISSUERS, or remove them", strings.Join(names, ", "), discovery)
+			fail(unbound[0].setting, "no issuer to serve for %s: every issuer in JWTGATE_ISSUERS is served by %s, and a discovery issuer is checked only against its discovery keys and the keys bound to it by name; add the issuer these keys sign for to JWTGATE_ISSUERS, bind them to the discovery issuer in a policy file (keys[].issuers), or remove them", strings.Join(names, ", "), discovery)
 		case (len(c.Issuers) == 0 || len(issuers) >= 2) && len(unbound)+bound >= 2:
 			which := "any issuer"
 			if len(c.Issuers) > 0 {

@@ -72,12 +72,12 @@ func TestKeyBindings(t *testing.T) {
 		{"discovery plus a bound JWKS URL", head + "openid_config: [" + disc + "]\nissuers: [" + discIss + ", " + b + "]\nkeys:\n  - {jwks_url: " + jwksB + ", issuers: [" + b + "]}\n", ""},
 		{"the IdP, partner and internal service of docs/keys.md", "openid_config: [https://tenant.auth0.com/.well-known/openid-configuration]\nissuers: [https://tenant.auth0.com/, https://partner.example, https://internal.example]\naudiences: [https://api.example.com]\nkeys:\n  - {jwks_url: https://partner.example/.well-known/jwks.json, issuers: [https://partner.example]}\n  - {secret: " + secret32 + ", kid: internal-1, issuers: [https://internal.example]}\n", ""},
 		{"unbound jwks_url entry for the one issuer", head + "issuers: [" + a + "]\nkeys:\n  - {jwks_url: " + jwksA + "}\n  - {secret: " + secret32 + "}\n", ""},
+		// A key bound to a discovery issuer by name was bound on purpose.
+		{"static key bound to the discovery issuer", head + "openid_config: [" + disc + "]\nissuers: [" + discIss + "]\nkeys:\n  - {secret: " + secret32 + ", issuers: [\"" + discIss + "\"]}\n", ""},
+		{"JWKS URL bound to the discovery issuer written without its slash", head + "openid_config: [" + disc + "]\nissuers: [" + discIss + ", \"https://tenant.auth0.com\"]\nkeys:\n  - {jwks_url: " + jwksB + ", issuers: [\"https://tenant.auth0.com\"]}\n", ""},
+		{"static key bound to the discovery issuer, no issuers listed", head + "openid_config: [" + disc + "]\nkeys:\n  - {secret: " + secret32 + ", issuers: [\"" + discIss + "\"]}\n", ""},
 
 		// refused
-		{"static key bound to the discovery issuer", head + "openid_config: [" + disc + "]\nissuers: [" + discIss + "]\nkeys:\n  - {secret: " + secret32 + ", issuers: [\"" + discIss + "\"]}\n",
-			`p.yaml: keys[0]: static key 1 is bound to issuer "https://tenant.auth0.com/", which JWTGATE_OPENID_CONFIG serves`},
-		{"JWKS URL bound to the discovery issuer written without its slash", head + "openid_config: [" + disc + "]\nissuers: [" + discIss + ", \"https://tenant.auth0.com\"]\nkeys:\n  - {jwks_url: " + jwksB + ", issuers: [\"https://tenant.auth0.com\"]}\n",
-			`p.yaml: keys[].jwks_url: https://partner-b.example/jwks is bound to issuer "https://tenant.auth0.com", which JWTGATE_OPENID_CONFIG serves`},
 		{"bound JWKS URL next to an unbound secret, two issuers", head + "issuers: [" + a + ", " + b + "]\nkeys:\n  - {jwks_url: " + jwksB + ", issuers: [" + b + "]}\n  - {secret: " + secret32 + "}\n",
 			"p.yaml: issuers: ambiguous key sources: JWTGATE_HMAC_SECRETS (static key 1) would be trusted for every issuer in JWTGATE_ISSUERS that discovery does not serve (\"https://tenant-a.example\", \"https://partner-b.example\") and next to 1 key source(s) bound to their issuers"},
 		{"two unbound jwks_url entries, two issuers", head + "issuers: [" + a + ", " + b + "]\nkeys:\n  - {jwks_url: " + jwksA + "}\n  - {jwks_url: " + jwksB + "}\n",
@@ -86,6 +86,10 @@ func TestKeyBindings(t *testing.T) {
 		{"jwks_url with a second material", head + "issuers: [" + a + "]\nkeys:\n  - {jwks_url: " + jwksA + ", secret: " + secret32 + "}\n", "p.yaml: keys[0]: give exactly one of jwks, jwks_url, pem, n/e or secret"},
 		{"jwks_url issuer not accepted", head + "issuers: [" + a + "]\nkeys:\n  - {jwks_url: " + jwksA + ", issuers: [" + b + "]}\n", `p.yaml: keys[].jwks_url: https://tenant-a.example/jwks: issuer "https://partner-b.example" is not in JWTGATE_ISSUERS`},
 		{"jwks_url over http on a public host", head + "issuers: [" + a + "]\nkeys:\n  - {jwks_url: \"http://tenant-a.example/jwks\", issuers: [" + a + "]}\n", `p.yaml: keys[].jwks_url: "http://tenant-a.example/jwks": https is required`},
+		{"static key bound to another issuer, no issuers listed", head + "openid_config: [" + disc + "]\nkeys:\n  - {secret: " + secret32 + ", issuers: [" + a + "]}\n",
+			`p.yaml: keys[0]: static key 1: issuer "https://tenant-a.example" is not in JWTGATE_ISSUERS`},
+		{"unbound static key next to a bound one, no issuers listed", head + "openid_config: [" + disc + "]\nkeys:\n  - {secret: " + secret32 + ", issuers: [\"" + discIss + "\"]}\n  - {secret: " + secret32 + "}\n",
+			"JWTGATE_ISSUERS: required with static keys"},
 		{"jwks_url without any issuers", head + "keys:\n  - {jwks_url: " + jwksA + "}\n", "JWTGATE_ISSUERS: required with keys[].jwks_url"},
 		{"seed with two bound JWKS URLs", head + "issuers: [" + a + ", " + b + "]\nseed_jwks: '" + testJWKS + "'\nkeys:\n  - {jwks_url: " + jwksA + ", issuers: [" + a + "]}\n  - {jwks_url: " + jwksB + ", issuers: [" + b + "]}\n",
 			"p.yaml: seed_jwks: stands in for every fetched key source until its first fetch, and 2 are configured"},
@@ -131,7 +135,12 @@ func TestCheckKeyBindingsInCode(t *testing.T) {
 		{"two unbound static keys, no issuers", Config{StaticKeys: []StaticKey{{Secret: secret}, {Secret: secret}}}, "would be trusted for any issuer"},
 		{"bound and unbound static keys, no issuers", Config{StaticKeys: []StaticKey{{Secret: secret, Issuers: []string{"x"}}, {Secret: secret}}}, "would be trusted for any issuer"},
 		{"static keys each bound", Config{Issuers: []string{"x", "y"}, StaticKeys: []StaticKey{{Secret: secret, Issuers: []string{"x"}}, {Secret: secret, Issuers: []string{"y"}}}}, ""},
-		{"JWKS source bound to a discovery issuer given as a bare URL", Config{OpenIDConfigURLs: []string{"https://idp.example/"}, JWKSSources: []JWKSSource{{URL: "https://other.example/jwks", Issuers: []string{"https://idp.example"}}}}, "which JWTGATE_OPENID_CONFIG serves"},
+		{"JWKS source bound to a discovery issuer given as a bare URL", Config{OpenIDConfigURLs: []string{"https://idp.example/"}, JWKSSources: []JWKSSource{{URL: "https://other.example/jwks", Issuers: []string{"https://idp.example"}}}}, ""},
+		{"discovery keys also serving a non-discovery issuer", Config{OpenIDConfigURLs: []string{"https://idp.example/"}, Issuers: []string{"https://sts.example/t/"}, OpenIDConfigIssuers: map[string][]string{"https://idp.example/": {"https://sts.example/t/"}}}, ""},
+		{"discovery keys bound to another discovery issuer", Config{OpenIDConfigURLs: []string{"https://a.example/", "https://b.example/"}, OpenIDConfigIssuers: map[string][]string{"https://a.example/": {"https://b.example/"}}},
+			`https://a.example/ is bound to issuer "https://b.example/", which a discovery source serves`},
+		{"issuers bound to a URL that is not a discovery source", Config{OpenIDConfigURLs: []string{"https://a.example/"}, OpenIDConfigIssuers: map[string][]string{"https://c.example/": {"x"}}},
+			"issuers are bound to https://c.example/, which is not one of the discovery URLs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.c.CheckKeyBindings()

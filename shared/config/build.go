@@ -39,6 +39,10 @@ type builder struct {
 	dir string
 	// apim is true when the base layer was an APIM policy (audience message).
 	apim bool
+	// apimKeys (indexes into c.StaticKeys) and apimDiscovery (URLs) are the
+	// APIM policy's key sources, bound to its issuers by bindAPIM.
+	apimKeys      []int
+	apimDiscovery []string
 }
 
 func newBuilder() *builder { return &builder{set: map[string]string{}, from: map[string][]string{}} }
@@ -144,8 +148,14 @@ func (b *builder) finish() (*Config, error) {
 	if !b.isSet("JWTGATE_HTTPAPI_RESPONSE") {
 		c.HTTPAPIResponse = d.HTTPAPIResponse
 	}
+	if !b.isSet("JWTGATE_RULE_COST_LIMIT") {
+		c.RuleCostLimit = d.RuleCostLimit
+	}
 	if !b.isSet(settingFailedStatus) {
 		c.FailedStatus = d.FailedStatus
+	}
+	if b.apim {
+		b.bindAPIM()
 	}
 	if err := c.Validate(); err != nil {
 		return nil, b.relabel(err)
@@ -213,6 +223,7 @@ func Default() *Config {
 		DPoPAlgorithms:    append([]string(nil), DefaultDPoPAlgorithms...),
 		DPoPMaxAge:        DefaultDPoPMaxAge,
 		ReplayStore:       ReplayStoreMemory,
+		RuleCostLimit:     DefaultRuleCostLimit,
 	}
 }
 

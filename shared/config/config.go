@@ -19,6 +19,14 @@ type Config struct {
 	SeedJWKS         []byte       // JWTGATE_SEED_JWKS: used until the first successful fetch
 	DecryptionKeys   []DecryptionKey
 
+	// OpenIDConfigIssuers maps a discovery URL (as written in
+	// OpenIDConfigURLs) to accepted issuers, other than the one its document
+	// announces, whose tokens that source's keys may also sign: an APIM
+	// policy's <issuers> that no <openid-config> stands for (APIM checks
+	// every issuer of a policy against all of the policy's keys). Never
+	// another discovery source's issuer. Nil when there are none.
+	OpenIDConfigIssuers map[string][]string
+
 	// Token acceptance.
 	Issuers           []string      // JWTGATE_ISSUERS; empty: the issuers of the discovery documents
 	Audiences         []string      // JWTGATE_AUDIENCES (required)
@@ -42,6 +50,10 @@ type Config struct {
 	RequiredScopes []string           // JWTGATE_REQUIRED_SCOPES
 	RequiredClaims []ClaimRequirement // policy file / APIM required-claims
 	Routes         []RouteRule        // policy file
+
+	// Rules (CEL expressions, see package shared/rules).
+	Rule          string // JWTGATE_RULE / policy rule: every allowed request must satisfy it
+	RuleCostLimit int    // JWTGATE_RULE_COST_LIMIT: bound on one evaluation of one rule (1000000)
 
 	// Key cache.
 	HTTPTimeout     time.Duration // JWTGATE_HTTP_TIMEOUT (2s)
@@ -84,9 +96,9 @@ type StaticKey struct {
 	// KID optionally names the key; Alg optionally pins its algorithm.
 	KID string
 	Alg string
-	// Issuers binds the key to these issuers (empty: unbound, it serves
-	// every accepted issuer that discovery does not serve; see
-	// CheckKeyBindings).
+	// Issuers binds the key to these issuers, discovery issuers included
+	// (empty: unbound, it serves every accepted issuer that discovery does
+	// not serve; see CheckKeyBindings).
 	Issuers []string
 }
 
@@ -122,6 +134,22 @@ type RouteRule struct {
 	Path   string             `json:"path" yaml:"path"`     // "/orders/{id}", "/admin/*"
 	Scopes []string           `json:"scopes,omitempty" yaml:"scopes,omitempty"`
 	Claims []ClaimRequirement `json:"claims,omitempty" yaml:"claims,omitempty"`
+	// When is a CEL rule the call must also satisfy (see package shared/rules).
+	When string `json:"when,omitempty" yaml:"when,omitempty"`
+}
+
+// HasRules reports whether any rule (top-level or a route's when) is
+// configured: only then is the CEL environment built.
+func (c *Config) HasRules() bool {
+	if c.Rule != "" {
+		return true
+	}
+	for _, r := range c.Routes {
+		if r.When != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Defaults used when a setting is absent.
@@ -138,6 +166,7 @@ const (
 	DefaultMaxTokenBytes    = 16 << 10
 	DefaultTokenCacheSize   = 10000
 	DefaultTokenCacheMaxTTL = 5 * time.Minute
+	DefaultRuleCostLimit    = 1_000_000
 )
 
 // DefaultAlgorithms are the asymmetric algorithms allowed by default.

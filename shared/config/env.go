@@ -106,6 +106,8 @@ var envParsers = map[string]func(b *builder, name, v string){
 		b.c.RequiredClaims = reqs
 		b.mark(n, n)
 	},
+	"JWTGATE_RULE":               func(b *builder, n, v string) { b.setString(n, n, v, &b.c.Rule) },
+	"JWTGATE_RULE_COST_LIMIT":    func(b *builder, n, v string) { b.setInt(n, n, v, &b.c.RuleCostLimit) },
 	"JWTGATE_HTTP_TIMEOUT":       func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.HTTPTimeout) },
 	"JWTGATE_JWKS_COOLDOWN":      func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.JWKSCooldown) },
 	"JWTGATE_JWKS_REFRESH":       func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.RefreshInterval) },

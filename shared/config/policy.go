@@ -35,6 +35,8 @@ type policyFile struct {
 	RequiredScopes []string           `json:"required_scopes" yaml:"required_scopes"`
 	RequiredClaims []ClaimRequirement `json:"required_claims" yaml:"required_claims"`
 	Routes         []RouteRule        `json:"routes" yaml:"routes"`
+	Rule           *string            `json:"rule" yaml:"rule"`
+	RuleCostLimit  *int               `json:"rule_cost_limit" yaml:"rule_cost_limit"`
 
 	HTTPTimeout      *string `json:"http_timeout" yaml:"http_timeout"`
 	JWKSCooldown     *string `json:"jwks_cooldown" yaml:"jwks_cooldown"`
@@ -310,6 +312,7 @@ func (b *builder) policy(p *policyFile, at string) {
 		{"JWTGATE_MAX_TOKEN_BYTES", "max_token_bytes", p.MaxTokenBytes, &b.c.MaxTokenBytes},
 		{"JWTGATE_TOKEN_CACHE_SIZE", "token_cache_size", p.TokenCacheSize, &b.c.TokenCacheSize},
 		{settingFailedStatus, "failed_validation_httpcode", p.FailedHTTPCode, &b.c.FailedStatus},
+		{"JWTGATE_RULE_COST_LIMIT", "rule_cost_limit", p.RuleCostLimit, &b.c.RuleCostLimit},
 	}
 	for _, n := range ints {
 		if n.v != nil {
@@ -332,6 +335,7 @@ func (b *builder) policy(p *policyFile, at string) {
 		{"JWTGATE_TOKEN_COOKIE", "token_cookie", p.TokenCookie, &b.c.CookieName},
 		{"JWTGATE_USAGE_IDENTIFIER_CLAIM", "usage_identifier_claim", p.UsageIdentifierClaim, &b.c.UsageIdentifierClaim},
 		{settingFailedMessage, "failed_validation_error_message", p.FailedMessage, &b.c.FailedMessage},
+		{"JWTGATE_RULE", "rule", p.Rule, &b.c.Rule},
 	}
 	for _, s := range strs {
 		if s.v != nil {
@@ -355,6 +359,7 @@ func (b *builder) policy(p *policyFile, at string) {
 			r.Path = strings.TrimSpace(r.Path)
 			r.Scopes = trimAll(r.Scopes)
 			r.Claims = normalizeClaims(r.Claims)
+			r.When = strings.TrimSpace(r.When)
 			b.c.Routes[i] = r
 		}
 		b.mark(settingRoutes, at+"routes")

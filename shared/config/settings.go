@@ -27,6 +27,8 @@ var Settings = []Setting{
 	{"JWTGATE_TOKEN_COOKIE", "", "cookie carrying the token"},
 	{"JWTGATE_REQUIRED_SCOPES", "", "space-separated scopes that must all be present (scope string, or scp string/array)"},
 	{"JWTGATE_REQUIRED_CLAIMS", "", "space-separated required claims: name[=v1,v2][;match=all|any][;separator=X]"},
+	{"JWTGATE_RULE", "", "CEL rule every allowed request must also satisfy, e.g. claims.tenant == request.path.split('/')[1] (see docs/rules.md)"},
+	{"JWTGATE_RULE_COST_LIMIT", "1000000", "CEL cost bound on one evaluation of one rule (1000 to 1000000000); over it the request is refused with rule_error"},
 	{"JWTGATE_HTTP_TIMEOUT", "2s", "bound on one key fetch (discovery plus JWKS together; up to 1m)"},
 	{"JWTGATE_JWKS_COOLDOWN", "30s", "least time between two JWKS fetches caused by unknown kids (1s to 1h)"},
 	{"JWTGATE_JWKS_REFRESH", "1h", "JWKS refresh interval when the response has no max-age (5m to 24h)"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,6 +26,8 @@ const (
 	MinHMACSecretBytes  = 32
 	MinDPoPMaxAge       = time.Second
 	MaxDPoPMaxAge       = 10 * time.Minute
+	MinRuleCostLimit    = 1_000
+	MaxRuleCostLimit    = 1_000_000_000
 )
 
 // routeMethods are the methods a route rule may name ("*": any).
@@ -42,6 +45,7 @@ func (c *Config) Validate() error {
 	v.acceptance(c)
 	v.extraction(c)
 	v.authorization(c)
+	v.rules(c)
 	v.cache(c)
 	v.output(c)
 	v.senderConstrained(c)
@@ -74,26 +78,40 @@ func (v *validator) keySources(c *Config) {
 		}
 	}
 	if len(c.Issuers) == 0 {
+		// Without JWTGATE_ISSUERS the accepted issuers are the discovery
+		// documents': a key source needs issuers of its own, and may only
+		// be bound to a discovery issuer.
 		switch {
 		case len(c.JWKSURLs) > 0:
 			v.fail("JWTGATE_ISSUERS", "required with JWTGATE_JWKS_URL (only discovery documents name their issuer)")
-		case len(c.JWKSSources) > 0:
+		case slices.ContainsFunc(c.JWKSSources, func(j JWKSSource) bool { return len(j.Issuers) == 0 }):
 			v.fail("JWTGATE_ISSUERS", "required with keys[].jwks_url (only discovery documents name their issuer)")
-		case len(c.StaticKeys) > 0:
+		case slices.ContainsFunc(c.StaticKeys, func(k StaticKey) bool { return len(k.Issuers) == 0 }):
 			v.fail("JWTGATE_ISSUERS", "required with static keys (only discovery documents name their issuer)")
 		}
 	}
-	accepted := map[string]bool{}
+	accepted := func(iss string) bool {
+		if len(c.Issuers) == 0 {
+			return c.DiscoveryServes(iss)
+		}
+		return contains(c.Issuers, iss)
+	}
 	for _, iss := range c.Issuers {
 		if iss == "" || strings.TrimSpace(iss) != iss {
 			v.fail("JWTGATE_ISSUERS", "%q: empty or surrounded by spaces", iss)
 		}
-		accepted[iss] = true
 	}
 	for _, j := range c.JWKSSources {
 		for _, iss := range j.Issuers {
-			if !accepted[iss] {
+			if !accepted(iss) {
 				v.fail(settingJWKSSources, "%s: issuer %q is not in JWTGATE_ISSUERS", clipURL(j.URL), iss)
+			}
+		}
+	}
+	for _, u := range c.OpenIDConfigURLs {
+		for _, iss := range c.OpenIDConfigIssuers[u] {
+			if !contains(c.Issuers, iss) {
+				v.fail("JWTGATE_OPENID_CONFIG", "%s: issuer %q is not in JWTGATE_ISSUERS", clipURL(u), iss)
 			}
 		}
 	}
@@ -146,7 +164,7 @@ func (v *validator) keySources(c *Config) {
 	}
 }
 
-func (v *validator) staticKey(c *Config, i int, k StaticKey, accepted map[string]bool) {
+func (v *validator) staticKey(c *Config, i int, k StaticKey, accepted func(string) bool) {
 	n := 0
 	for _, has := range []bool{len(k.JWKS) > 0, len(k.PEM) > 0, k.N != "" || k.E != "", len(k.Secret) > 0} {
 		if has {
@@ -197,7 +215,7 @@ func (v *validator) staticKey(c *Config, i int, k StaticKey, accepted map[string
 		}
 	}
 	for _, iss := range k.Issuers {
-		if !accepted[iss] {
+		if !accepted(iss) {
 			v.fail(setting, "static key %d: issuer %q is not in JWTGATE_ISSUERS", i+1, iss)
 		}
 	}
@@ -354,6 +372,15 @@ func (v *validator) authorization(c *Config) {
 				v.fail(fmt.Sprintf("%s.claims[%d]", at, j), "%v", err)
 			}
 		}
+	}
+}
+
+// rules checks what can be checked without compiling: the cost limit's
+// range. The rules themselves are compiled (and refused, with their place)
+// when the validator is built.
+func (v *validator) rules(c *Config) {
+	if c.RuleCostLimit != 0 && (c.RuleCostLimit < MinRuleCostLimit || c.RuleCostLimit > MaxRuleCostLimit) {
+		v.fail("JWTGATE_RULE_COST_LIMIT", "%d is outside %d to %d", c.RuleCostLimit, MinRuleCostLimit, MaxRuleCostLimit)
 	}
 }
 

@@ -97,6 +97,8 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error)
 		return nil, err
 	}
 	c := &Core{cfg: cfg, keys: store, validator: v}
+	// Which key sources serve which issuer, with the kids fetched so far.
+	defer store.LogIssuerKeys()
 	// JWTGATE_WARMUP_TIMEOUT=0 skips the prefetch: keys are then fetched by
 	// the first request (config.Default and FromEnv start from 1s).
 	if cfg.WarmupTimeout <= 0 {
@@ -166,8 +168,8 @@ func DecisionLevel(o decision.Outcome) slog.Level {
 // LogDecision writes the one structured line per decision: platform, shape,
 // outcome, reason, status, kid, iss, sub, latency and cache hit, at
 // DecisionLevel. It never logs the token. Extra attributes (e.g. an
-// invocation id) may be appended. Below the logger's level it costs no
-// attribute building.
+// invocation id) may be appended. Below the logger's level it builds none
+// of its own attributes (the caller's extra ones are already built).
 func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d decision.Decision, latency time.Duration, extra ...slog.Attr) {
 	level := DecisionLevel(d.Outcome)
 	if !l.Enabled(ctx, level) {
@@ -184,6 +186,12 @@ func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d 
 		slog.String("sub", d.Principal),
 		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
 		slog.Bool("cache_hit", d.CacheHit),
+	}
+	if d.RulePlace != "" {
+		attrs = append(attrs, slog.String("rule", d.RulePlace))
+		if d.RuleFailure != "" {
+			attrs = append(attrs, slog.String("rule_failure", d.RuleFailure))
+		}
 	}
 	attrs = append(attrs, extra...)
 	l.LogAttrs(ctx, level, "decision", attrs...)

@@ -93,6 +93,12 @@ type Request struct {
 	// or a client certificate (REST TOKEN authorizers receive one header),
 	// so a sender-constrained token is refused.
 	NoBindingChannel bool
+	// Fields for rules (request.host, request.source_ip); "" when the
+	// platform does not give them.
+	// Host is the host the caller addressed ("api.example.com").
+	Host string
+	// SourceIP is the caller's address as the platform saw it.
+	SourceIP string
 }
 
 // RouteGrant is one route rule (method and path pattern) that a token
@@ -135,6 +141,16 @@ type Decision struct {
 	DeniedRoutes []RouteGrant
 	// DefaultsSatisfied: the token meets the top-level requirements.
 	DefaultsSatisfied bool
+	// PerCall tells that a rule read the request or the clock: the
+	// decision holds for this call only, and an answer cached across
+	// routes must not extend it to other calls.
+	PerCall bool
+	// RulePlace names the rule that denied or failed ("JWTGATE_RULE",
+	// "routes[2].when") for the log line; empty otherwise.
+	RulePlace string
+	// RuleFailure is the kind of a rule's run-time error ("no such key",
+	// "cost limit exceeded"), never an input value; empty otherwise.
+	RuleFailure string
 	// CacheUntil is the latest time the decision may be reused (never after
 	// the token's exp). Zero means do not cache.
 	CacheUntil time.Time

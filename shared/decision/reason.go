@@ -42,6 +42,8 @@ const (
 	ScopeMissing Reason = "scope_missing"
 	ClaimMissing Reason = "claim_missing"
 	RouteDenied  Reason = "route_denied"
+	RuleDenied   Reason = "rule_denied" // a CEL rule gave false
+	RuleError    Reason = "rule_error"  // a CEL rule failed at run time (fail closed)
 
 	// unavailable (503)
 	KeysUnavailable Reason = "keys_unavailable"

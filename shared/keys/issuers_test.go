@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -10,10 +11,12 @@ import (
 )
 
 // TestCrossIssuerKeysNeverServe: a token is checked only against the keys
-// of its own issuer's sources. A discovery issuer gets only its discovery
-// keys; a bound JWKS URL or static key serves only its issuers. A token
-// signed with another source's key is refused (ErrKeyUnknown or
-// ErrIssuerUnknown), never answered with a key.
+// of its own issuer's sources. A discovery issuer gets its discovery keys
+// and the keys bound to it by name; a bound JWKS URL or static key serves
+// only its issuers; a discovery source serves its own issuer and the ones
+// bound to it, never another discovery source's. A token signed with
+// another source's key is refused (ErrKeyUnknown or ErrIssuerUnknown), never
+// answered with a key.
 func TestCrossIssuerKeysNeverServe(t *testing.T) {
 	ka, kb := newEC(t, "a1"), newEC(t, "b1")
 	secret := []byte(strings.Repeat("s", 32))
@@ -32,7 +35,7 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 		// answers discovery, announcing aIss).
 		cfg     func(pa, pb *idp, aIss string) *config.Config
 		slash   bool // IdP a announces its issuer with a trailing slash
-		lookups func(aIss string) []lookup
+		lookups func(aIss, bDisc string) []lookup
 	}{
 		{
 			name: "JWKS URLs bound to their issuers",
@@ -42,7 +45,7 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 					{URL: pb.srv.URL + "/jwks", Issuers: []string{issB}},
 				}}
 			},
-			lookups: func(string) []lookup {
+			lookups: func(string, string) []lookup {
 				return []lookup{{issA, "a1", "ES256", "a"}, {issB, "b1", "ES256", "b"}, {issA, "", "ES256", "a"},
 					{issA, "b1", "ES256", ""}, {issB, "a1", "ES256", ""}}
 			},
@@ -53,7 +56,7 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss, issB},
 					JWKSSources: []config.JWKSSource{{URL: pb.srv.URL + "/jwks", Issuers: []string{issB}}}}
 			},
-			lookups: func(aIss string) []lookup {
+			lookups: func(aIss, _ string) []lookup {
 				return []lookup{{aIss, "a1", "ES256", "a"}, {issB, "b1", "ES256", "b"},
 					{aIss, "b1", "ES256", ""}, {aIss, "", "ES256", "a"}, {issB, "a1", "ES256", ""}}
 			},
@@ -63,7 +66,7 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 			cfg: func(pa, pb *idp, aIss string) *config.Config {
 				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, JWKSURLs: []string{pb.srv.URL + "/jwks"}, Issuers: []string{aIss, issB}}
 			},
-			lookups: func(aIss string) []lookup {
+			lookups: func(aIss, _ string) []lookup {
 				return []lookup{{aIss, "a1", "ES256", "a"}, {issB, "b1", "ES256", "b"},
 					{aIss, "b1", "ES256", ""}, {issB, "a1", "ES256", ""}}
 			},
@@ -75,7 +78,7 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss, internal},
 					StaticKeys: []config.StaticKey{{Secret: secret, KID: "hs"}}}
 			},
-			lookups: func(aIss string) []lookup {
+			lookups: func(aIss, _ string) []lookup {
 				noSlash := strings.TrimSuffix(aIss, "/")
 				return []lookup{{aIss, "a1", "ES256", "a"}, {internal, "hs", "HS256", "hs"},
 					{aIss, "hs", "HS256", ""}, {aIss, "", "HS256", ""},
@@ -88,9 +91,77 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 			cfg: func(pa, _ *idp, _ string) *config.Config {
 				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, StaticKeys: []config.StaticKey{{Secret: secret, KID: "hs"}}}
 			},
-			lookups: func(aIss string) []lookup {
+			lookups: func(aIss, _ string) []lookup {
 				return []lookup{{"https://anything.example", "hs", "HS256", "hs"}, {aIss, "a1", "ES256", "a"},
 					{aIss, "hs", "HS256", ""}, {aIss, "", "HS256", ""}}
+			},
+		},
+		{
+			name:  "static key bound to the discovery issuer serves it next to the discovery keys",
+			slash: true,
+			cfg: func(pa, _ *idp, aIss string) *config.Config {
+				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss},
+					StaticKeys: []config.StaticKey{{Secret: secret, KID: "hs", Issuers: []string{aIss}}}}
+			},
+			lookups: func(aIss, _ string) []lookup {
+				noSlash := strings.TrimSuffix(aIss, "/")
+				return []lookup{{aIss, "a1", "ES256", "a"}, {aIss, "hs", "HS256", "hs"}, {aIss, "", "HS256", "hs"},
+					{noSlash, "hs", "HS256", ""}, {noSlash, "a1", "ES256", ""}}
+			},
+		},
+		{
+			name:  "static key bound to the discovery issuer as its URL reads, no issuers configured: serves the announced issuer",
+			slash: true,
+			cfg: func(pa, _ *idp, aIss string) *config.Config {
+				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()},
+					StaticKeys: []config.StaticKey{{Secret: secret, KID: "hs", Issuers: []string{strings.TrimSuffix(aIss, "/")}}}}
+			},
+			lookups: func(aIss, _ string) []lookup {
+				noSlash := strings.TrimSuffix(aIss, "/")
+				return []lookup{{aIss, "hs", "HS256", "hs"}, {aIss, "a1", "ES256", "a"}, {noSlash, "hs", "HS256", ""}, {"https://anything.example", "hs", "HS256", ""}}
+			},
+		},
+		{
+			name: "discovery keys also serve an issuer bound to them, next to that issuer's own JWKS",
+			cfg: func(pa, pb *idp, aIss string) *config.Config {
+				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss, issB},
+					OpenIDConfigIssuers: map[string][]string{pa.discoveryURL(): {issB}},
+					JWKSSources:         []config.JWKSSource{{URL: pb.srv.URL + "/jwks", Issuers: []string{issB}}}}
+			},
+			lookups: func(aIss, _ string) []lookup {
+				return []lookup{{issB, "a1", "ES256", "a"}, {issB, "b1", "ES256", "b"}, {aIss, "a1", "ES256", "a"}, {aIss, "b1", "ES256", ""}}
+			},
+		},
+		{
+			name: "two discovery sources and a static key bound to both: the discovery keys stay apart",
+			cfg: func(pa, pb *idp, aIss string) *config.Config {
+				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL(), pb.discoveryURL()}, Issuers: []string{aIss, pb.srv.URL},
+					StaticKeys: []config.StaticKey{{Secret: secret, KID: "hs", Issuers: []string{aIss, pb.srv.URL}}}}
+			},
+			lookups: func(aIss, bIss string) []lookup {
+				return []lookup{{aIss, "a1", "ES256", "a"}, {bIss, "b1", "ES256", "b"}, {aIss, "hs", "HS256", "hs"}, {bIss, "hs", "HS256", "hs"},
+					{aIss, "b1", "ES256", ""}, {bIss, "a1", "ES256", ""}}
+			},
+		},
+		{
+			name: "a static key without a kid serves its issuer's tokens whatever their kid, after discovery keys",
+			cfg: func(pa, _ *idp, aIss string) *config.Config {
+				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss, internal},
+					StaticKeys: []config.StaticKey{{Secret: secret, Issuers: []string{aIss, internal}}}}
+			},
+			lookups: func(aIss, _ string) []lookup {
+				return []lookup{{internal, "any-kid", "HS256", "hs"}, {internal, "", "HS256", "hs"}, {aIss, "a1", "ES256", "a"},
+					{aIss, "other-kid", "HS256", "hs"}, {internal, "any-kid", "ES256", ""}}
+			},
+		},
+		{
+			name: "two static keys without a kid: a token with an unknown kid gets no single key (the caller tries both)",
+			cfg: func(_, _ *idp, _ string) *config.Config {
+				return &config.Config{Issuers: []string{internal},
+					StaticKeys: []config.StaticKey{{Secret: secret, Issuers: []string{internal}}, {Secret: []byte(strings.Repeat("t", 32)), Issuers: []string{internal}}}}
+			},
+			lookups: func(string, string) []lookup {
+				return []lookup{{internal, "any-kid", "HS256", ""}}
 			},
 		},
 		{
@@ -99,7 +170,7 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 				return &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss, internal},
 					SeedJWKS: jwksJSON(t, kb.jwk()), StaticKeys: []config.StaticKey{{Secret: secret, KID: "hs"}}}
 			},
-			lookups: func(string) []lookup {
+			lookups: func(string, string) []lookup {
 				return []lookup{{internal, "b1", "ES256", ""}, {internal, "hs", "HS256", "hs"}}
 			},
 		},
@@ -118,7 +189,7 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 				"hs": func(k *Key) bool { return bytes.Equal(k.Secret, secret) },
 			}
 			var found []*Key
-			for _, l := range tc.lookups(aIss) {
+			for _, l := range tc.lookups(aIss, pb.srv.URL) {
 				_, bHits := pb.counts()
 				k, err := s.Lookup(bg, l.iss, l.kid, l.alg)
 				if l.owner == "" {
@@ -145,7 +216,7 @@ func TestCrossIssuerKeysNeverServe(t *testing.T) {
 			// Holds answers like Lookup: a key is held for exactly the
 			// issuers whose lookups may return it.
 			allowed := map[string]map[string]bool{}
-			for _, l := range tc.lookups(aIss) {
+			for _, l := range tc.lookups(aIss, pb.srv.URL) {
 				if allowed[l.iss] == nil {
 					allowed[l.iss] = map[string]bool{}
 				}
@@ -202,12 +273,6 @@ func TestNewStoreRefusesAmbiguousKeySources(t *testing.T) {
 		{"JWKS URL for the discovery issuer only",
 			config.Config{OpenIDConfigURLs: []string{disc}, JWKSURLs: []string{"https://partner.example/jwks"}, Issuers: []string{"https://idp.example"}},
 			"JWTGATE_JWKS_URL: no issuer to serve"},
-		{"static key bound to the discovery issuer",
-			config.Config{OpenIDConfigURLs: []string{disc}, StaticKeys: []config.StaticKey{{Secret: secret, Issuers: []string{"https://idp.example/"}}}, Issuers: []string{"https://idp.example/"}},
-			`static key 1 is bound to issuer "https://idp.example/", which JWTGATE_OPENID_CONFIG serves`},
-		{"JWKS URL bound to the discovery issuer",
-			config.Config{OpenIDConfigURLs: []string{disc}, JWKSSources: []config.JWKSSource{{URL: "https://partner.example/jwks", Issuers: []string{"https://idp.example"}}}, Issuers: []string{"https://idp.example"}},
-			`https://partner.example/jwks is bound to issuer "https://idp.example", which JWTGATE_OPENID_CONFIG serves`},
 		{"seed with two discovery sources",
 			config.Config{OpenIDConfigURLs: []string{disc, "https://other.example"}, SeedJWKS: jwksJSON(t, newEC(t, "s").jwk())},
 			"JWTGATE_SEED_JWKS: stands in for every fetched key source"},
@@ -225,6 +290,92 @@ func TestNewStoreRefusesAmbiguousKeySources(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %q\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestStartupLogsKeySourcesPerIssuer: LogIssuerKeys (called by the core
+// after the warm-up) logs, per accepted issuer, the key sources that serve
+// it with the kids they hold, and never key material.
+func TestStartupLogsKeySourcesPerIssuer(t *testing.T) {
+	secret := []byte(strings.Repeat("s", 32))
+	pa := newIDP(t, jwksJSON(t, newEC(t, "a1").jwk()))
+	aIss := pa.srv.URL
+	const internal = "https://internal.example"
+	cfg := &config.Config{OpenIDConfigURLs: []string{pa.discoveryURL()}, Issuers: []string{aIss, internal},
+		StaticKeys: []config.StaticKey{{Secret: secret, KID: "hs", Issuers: []string{aIss, internal}}, {Secret: secret, Issuers: []string{internal}}}}
+	s, logs := newTestStore(t, cfg, newClock())
+	if err := s.Warm(bg); err != nil {
+		t.Fatal(err)
+	}
+	s.LogIssuerKeys()
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if m["msg"] == "issuer keys" {
+			lines = append(lines, m)
+		}
+	}
+	got := map[string]string{}
+	for _, m := range lines {
+		b, _ := json.Marshal(m["sources"])
+		got[m["issuer"].(string)] = string(b)
+	}
+	want := map[string]string{
+		aIss:     `[{"kids":["a1"],"kind":"discovery","source":"` + pa.discoveryURL() + `"},{"kids":["hs"],"kind":"static","source":"static key 1"}]`,
+		internal: `[{"kids":["hs"],"kind":"static","source":"static key 1"},{"kids":["(no kid)"],"kind":"static","source":"static key 2"}]`,
+	}
+	for iss, w := range want {
+		if got[iss] != w {
+			t.Errorf("issuer %s: sources %s\nwant %s", iss, got[iss], w)
+		}
+	}
+	if strings.Contains(logs.String(), string(secret)) {
+		t.Error("the start-up log holds a secret")
+	}
+}
+
+// TestSeveralFittingKeysAreOfferedToTry: when no kid singles out a key, a
+// bounded number of fitting keys is returned for the caller to try (APIM
+// tries every key of a policy); beyond the bound the token must name its key.
+func TestSeveralFittingKeysAreOfferedToTry(t *testing.T) {
+	const iss = "https://internal.example"
+	secrets := func(n int) []config.StaticKey {
+		var out []config.StaticKey
+		for i := range n {
+			out = append(out, config.StaticKey{Secret: []byte(strings.Repeat(string(rune('a'+i)), 32)), Issuers: []string{iss}})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		keys      int
+		kid       string
+		wantTries int // 0: a plain ErrKeyUnknown
+	}{
+		{"two keys, no kid", 2, "", 2},
+		{"two kid-less keys, an unknown kid", 2, "other", 2},
+		{"more keys than the bound", maxCandidates + 1, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestStore(t, &config.Config{Issuers: []string{iss}, StaticKeys: secrets(tc.keys)}, newClock())
+			_, err := s.Lookup(bg, iss, tc.kid, "HS256")
+			if !errors.Is(err, ErrKeyUnknown) {
+				t.Fatalf("error %v; want one matching ErrKeyUnknown", err)
+			}
+			var several *SeveralKeysError
+			if got := errors.As(err, &several); got != (tc.wantTries > 0) || (got && len(several.Keys) != tc.wantTries) {
+				t.Fatalf("error %v; want %d keys to try", err, tc.wantTries)
+			}
+			if several != nil {
+				last := several.Keys[len(several.Keys)-1]
+				if k := several.Find(func(k *Key) bool { return k == last }); k != last || !s.Holds(iss, k) {
+					t.Error("Find does not return the key that verifies, or the store does not hold it")
+				}
 			}
 		})
 	}

@@ -61,9 +61,14 @@ type Store struct {
 
 	// Source indexes, built once by NewStore and read-only afterwards.
 	sources  []*source            // every source, in configuration order
-	byIssuer map[string][]*source // static and JWKS sources by exact issuer (never a discovery issuer)
+	byIssuer map[string][]*source // sources by exact issuer: static and JWKS sources bound to it, discovery sources serving it besides their own
 	anyIss   []*source            // static keys that serve every issuer but discovery ones (no issuers configured)
 	byDisc   map[string][]*source // discovery sources by issuer without trailing slash
+	// discBound holds the static and JWKS sources bound to a discovery
+	// issuer (by issuer without trailing slash): they serve the issuer
+	// its discovery document announces.
+	discBound map[string][]*source
+	accepted  []string // JWTGATE_ISSUERS, for the start-up log
 
 	c  counters
 	bg sync.WaitGroup // running fetches (tests wait on it)
@@ -78,14 +83,15 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		return nil, errors.New("keys: no configuration")
 	}
 	s := &Store{
-		now:      time.Now,
-		log:      slog.Default(),
-		timeout:  orDefault(cfg.HTTPTimeout, config.DefaultHTTPTimeout),
-		cooldown: orDefault(cfg.JWKSCooldown, config.DefaultJWKSCooldown),
-		refresh:  orDefault(cfg.RefreshInterval, config.DefaultRefreshInterval),
-		stale:    orDefault(cfg.MaxStaleness, config.DefaultMaxStaleness),
-		byIssuer: map[string][]*source{},
-		byDisc:   map[string][]*source{},
+		now:       time.Now,
+		log:       slog.Default(),
+		timeout:   orDefault(cfg.HTTPTimeout, config.DefaultHTTPTimeout),
+		cooldown:  orDefault(cfg.JWKSCooldown, config.DefaultJWKSCooldown),
+		refresh:   orDefault(cfg.RefreshInterval, config.DefaultRefreshInterval),
+		stale:     orDefault(cfg.MaxStaleness, config.DefaultMaxStaleness),
+		byIssuer:  map[string][]*source{},
+		byDisc:    map[string][]*source{},
+		discBound: map[string][]*source{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -142,6 +148,14 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		s.addSource(src)
 		s.byDisc[trimSlash(want)] = append(s.byDisc[trimSlash(want)], src)
 	}
+	// Issuers a discovery source serves besides its own (never another
+	// discovery source's: serve skips those, CheckKeyBindings refuses them).
+	for i, raw := range cfg.OpenIDConfigURLs {
+		if extra := cfg.OpenIDConfigIssuers[raw]; len(extra) > 0 {
+			s.sources[i].also = uniq(extra)
+			s.serve(s.sources[i], extra, true, nil)
+		}
+	}
 	// Issuers that no discovery source serves: the ones a JWKS URL or static
 	// key without issuers of its own serves. A discovery issuer is checked
 	// only against its discovery source (config.CheckKeyBindings).
@@ -166,7 +180,7 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		src := &source{kind: kindJWKS, name: redact(u), url: u, jwksURL: u}
 		src.snap.Store(seedSnap(""))
 		s.addSource(src)
-		s.serve(src, unbound)
+		s.serve(src, unbound, false, nil)
 	}
 	for i, j := range cfg.JWKSSources {
 		u, err := checkURL(j.URL)
@@ -176,11 +190,11 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		src := &source{kind: kindJWKS, name: redact(u), url: u, jwksURL: u}
 		src.snap.Store(seedSnap(""))
 		s.addSource(src)
-		issuers := j.Issuers
-		if len(issuers) == 0 {
-			issuers = unbound
+		if len(j.Issuers) == 0 {
+			s.serve(src, unbound, false, nil)
+		} else {
+			s.serve(src, j.Issuers, true, cfg.Issuers)
 		}
-		s.serve(src, issuers)
 	}
 	for i, sk := range cfg.StaticKeys {
 		ks, err := staticKeys(sk)
@@ -192,9 +206,9 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 		s.addSource(src)
 		switch {
 		case len(sk.Issuers) > 0:
-			s.serve(src, sk.Issuers)
+			s.serve(src, sk.Issuers, true, cfg.Issuers)
 		case len(cfg.Issuers) > 0:
-			s.serve(src, unbound)
+			s.serve(src, unbound, false, nil)
 		default: // no accepted issuers configured: any issuer discovery does not serve
 			s.anyIss = append(s.anyIss, src)
 		}
@@ -208,18 +222,32 @@ func NewStore(cfg *config.Config, opts ...Option) (*Store, error) {
 	if len(s.sources) == 0 {
 		return nil, errors.New("keys: no key source configured (set JWTGATE_OPENID_CONFIG, JWTGATE_JWKS_URL or static keys)")
 	}
+	s.accepted = uniq(cfg.Issuers)
 	return s, nil
 }
 
 func (s *Store) addSource(src *source) { s.sources = append(s.sources, src) }
 
-// serve files a JWKS or static source under each of issuers. Issuers that a
-// discovery source serves are never filed (CheckKeyBindings refuses such
-// bindings; this keeps the index right even without it).
-func (s *Store) serve(src *source, issuers []string) {
+// serve files src under each of issuers. An issuer that a discovery source
+// serves is filed only for a JWKS or static source bound to it by name
+// (byName): under its discovery group, to serve the issuer the document
+// announces, and, when accepted (JWTGATE_ISSUERS) lists it, under that exact
+// spelling. Unbound sources and other discovery sources never serve a
+// discovery issuer.
+func (s *Store) serve(src *source, issuers []string, byName bool, accepted []string) {
 	for _, iss := range uniq(issuers) {
-		if len(s.byDisc[trimSlash(iss)]) == 0 {
+		t := trimSlash(iss)
+		switch {
+		case len(s.byDisc[t]) == 0:
 			s.byIssuer[iss] = append(s.byIssuer[iss], src)
+		case !byName || src.kind == kindDiscovery:
+		default:
+			if !slices.Contains(s.discBound[t], src) {
+				s.discBound[t] = append(s.discBound[t], src)
+			}
+			if slices.Contains(accepted, iss) {
+				s.byIssuer[iss] = append(s.byIssuer[iss], src)
+			}
 		}
 	}
 }
@@ -298,14 +326,36 @@ func (s *Store) Warm(ctx context.Context) error {
 // candidates returns the sources that may serve iss. An issuer that a
 // discovery source stands for (its URL's issuer, compared without a trailing
 // slash; the exact comparison with the announced issuer happens after
-// discovery) is served by those discovery sources only, never by a JWKS URL
-// or static key. Any other issuer is served by the JWKS and static sources
-// filed under it, and by static keys for any issuer.
+// discovery) is served by those discovery sources and by the JWKS URLs and
+// static keys bound to it by name (see bound), never by unbound ones. Any
+// other issuer is served by the sources filed under it, and by static keys
+// for any issuer.
 func (s *Store) candidates(iss string) (fixed, anyIss, disc []*source) {
 	if d := s.byDisc[trimSlash(iss)]; len(d) > 0 {
-		return nil, nil, d
+		return s.bound(iss, d), nil, d
 	}
 	return s.byIssuer[iss], s.anyIss, nil
+}
+
+// bound returns the JWKS and static sources bound to the discovery issuer
+// iss: those bound to this exact accepted spelling, and, once one of its
+// discovery sources has announced iss, those bound to any spelling of it.
+func (s *Store) bound(iss string, disc []*source) []*source {
+	exact := s.byIssuer[iss]
+	more := s.discBound[trimSlash(iss)]
+	if len(more) == 0 || !slices.ContainsFunc(disc, func(src *source) bool {
+		sn := src.snap.Load()
+		return sn != nil && !sn.seed && sn.issuer == iss
+	}) {
+		return exact
+	}
+	out := slices.Clone(exact)
+	for _, src := range more {
+		if !slices.Contains(out, src) {
+			out = append(out, src)
+		}
+	}
+	return out
 }
 
 // Lookup returns the key for a token of issuer iss with header kid and alg.
@@ -329,7 +379,10 @@ func (s *Store) Lookup(ctx context.Context, iss, kid, alg string) (*Key, error) 
 	list := buf[:0]
 	var firstErr error
 	maybe := false // some source serves or may serve iss
-	for _, group := range [3][]*source{fixed, anyIss, disc} {
+	for i, group := range [3][]*source{disc, fixed, anyIss} {
+		if i == 1 && len(disc) > 0 {
+			group = s.bound(iss, disc) // discovery may just have announced iss
+		}
 		for _, src := range group {
 			snap, serves, err := s.usable(ctx, src, iss, now)
 			maybe = maybe || serves
@@ -362,7 +415,7 @@ func (s *Store) Lookup(ctx context.Context, iss, kid, alg string) (*Key, error) 
 		if known {
 			return nil, fmt.Errorf("%w: key %q, alg %q", ErrKeyMismatch, clip(kid, 64), clip(alg, 16))
 		}
-		return nil, fmt.Errorf("%w: %d keys fit alg %q and the token names no kid", ErrKeyUnknown, n, clip(alg, 16))
+		return nil, several(fitting(list, alg, false), alg)
 	}
 
 	// Unknown kid: one refetch per source, shared, at most once per cooldown.
@@ -389,7 +442,73 @@ func (s *Store) Lookup(ctx context.Context, iss, kid, alg string) (*Key, error) 
 	if kid == "" {
 		return nil, fmt.Errorf("%w: no key fits alg %q", ErrKeyUnknown, clip(alg, 16))
 	}
-	return nil, fmt.Errorf("%w: kid %q", ErrKeyUnknown, clip(kid, 64))
+	// A configured key without a kid verifies a token whatever kid it names
+	// once no key carries that kid (an APIM <key> without id does). It is
+	// asked only after the refetch for the unknown kid, so a rotation at
+	// the IdP is still picked up.
+	switch ks := fitting(list, alg, true); len(ks) {
+	case 0:
+		return nil, fmt.Errorf("%w: kid %q", ErrKeyUnknown, clip(kid, 64))
+	case 1:
+		return ks[0], nil
+	default:
+		return nil, several(ks, alg)
+	}
+}
+
+// maxCandidates bounds how many keys one token is tried against when no
+// kid singles out a key.
+const maxCandidates = 8
+
+// SeveralKeysError reports that no kid singles out one key and that these
+// keys of the issuer fit the token's algorithm: the caller may try each
+// (APIM tries every key of a policy). It matches ErrKeyUnknown.
+type SeveralKeysError struct {
+	Keys []*Key
+	alg  string
+}
+
+func (e *SeveralKeysError) Error() string {
+	return fmt.Sprintf("%v: %d keys fit alg %q and no kid singles one out", ErrKeyUnknown, len(e.Keys), clip(e.alg, 16))
+}
+
+// Is makes the error match ErrKeyUnknown.
+func (e *SeveralKeysError) Is(target error) bool { return target == ErrKeyUnknown }
+
+// Find returns the first of the keys for which verifies is true, or nil.
+func (e *SeveralKeysError) Find(verifies func(*Key) bool) *Key {
+	for _, k := range e.Keys {
+		if verifies(k) {
+			return k
+		}
+	}
+	return nil
+}
+
+// several returns a SeveralKeysError for ks, or, beyond maxCandidates, a
+// plain ErrKeyUnknown (the token must then name its key).
+func several(ks []*Key, alg string) error {
+	if len(ks) > maxCandidates {
+		return fmt.Errorf("%w: %d keys fit alg %q and the token names no kid", ErrKeyUnknown, len(ks), clip(alg, 16))
+	}
+	return &SeveralKeysError{Keys: ks, alg: alg}
+}
+
+// fitting returns the distinct keys of the snapshots that fit alg; with
+// kidless, only configured (static) keys without a kid.
+func fitting(list []served, alg string, kidless bool) []*Key {
+	var out []*Key
+	for _, sv := range list {
+		if kidless && sv.src.kind != kindStatic {
+			continue
+		}
+		for _, k := range sv.snap.keys {
+			if (!kidless || k.ID == "") && k.Fits(alg) && !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }
 
 // served pairs a source with the snapshot a lookup reads.
@@ -735,6 +854,7 @@ type source struct {
 	url     *url.URL // discovery URL (discovery) or JWKS URL (jwks)
 	jwksURL *url.URL // JWKS URL of a jwks source
 	want    string   // discovery: the issuer the URL stands for
+	also    []string // discovery: further issuers it serves (config.OpenIDConfigIssuers)
 
 	snap        atomic.Pointer[snapshot] // current keys; replaced whole, never mutated
 	failing     atomic.Bool              // the last fetch failed
@@ -783,10 +903,10 @@ func newSnapshot(issuer string, jwksURI *url.URL, discAt time.Time, keys []*Key,
 }
 
 // serves reports whether the snapshot answers for iss: discovery sources
-// serve exactly the announced issuer; the others were matched by issuer
-// when the store was built.
+// serve exactly the announced issuer and the issuers bound to them; the
+// others were matched by issuer when the store was built.
 func (sn *snapshot) serves(src *source, iss string) bool {
-	return src.kind != kindDiscovery || sn.issuer == iss
+	return src.kind != kindDiscovery || sn.issuer == iss || slices.Contains(src.also, iss)
 }
 
 // due reports that a refresh is due.
@@ -798,4 +918,65 @@ func (sn *snapshot) due(now time.Time) bool {
 // up to maxStale past their refresh time.
 func (sn *snapshot) fresh(now time.Time, maxStale time.Duration) bool {
 	return sn.refreshAt.IsZero() || now.Before(sn.refreshAt.Add(maxStale))
+}
+
+// sourceInfo describes a key source in the start-up log: its name, its kind
+// and the kids of the keys it holds so far (never key material).
+type sourceInfo struct {
+	Source string   `json:"source"`
+	Kind   string   `json:"kind"`
+	Kids   []string `json:"kids,omitempty"`
+}
+
+// LogIssuerKeys logs, per accepted issuer, which key sources serve it and
+// the kids they hold so far, so the effect of a configuration (an imported
+// APIM policy in particular) is visible at start-up: adapters call it once,
+// after Warm. Without JWTGATE_ISSUERS the issuers are the ones the
+// discovery URLs stand for, and "*" stands for any other issuer.
+func (s *Store) LogIssuerKeys() {
+	issuers := s.accepted
+	if len(issuers) == 0 {
+		for _, src := range s.sources {
+			if src.kind == kindDiscovery && !slices.Contains(issuers, src.want) {
+				issuers = append(issuers, src.want)
+			}
+		}
+	}
+	describe := func(list []*source) []sourceInfo {
+		var out []sourceInfo
+		for _, src := range list {
+			info := sourceInfo{Source: src.name, Kind: [...]string{"static", "jwks", "discovery"}[src.kind]}
+			if snap := src.snap.Load(); snap != nil {
+				for _, k := range snap.keys {
+					kid := k.ID
+					if kid == "" {
+						kid = "(no kid)"
+					}
+					info.Kids = append(info.Kids, kid)
+				}
+			}
+			out = append(out, info)
+		}
+		return out
+	}
+	for _, iss := range issuers {
+		fixed, anyIss, disc := s.candidates(iss)
+		if len(disc) > 0 { // before discovery answers: every source bound to any spelling
+			fixed = slices.Clone(s.byIssuer[iss])
+			for _, src := range s.discBound[trimSlash(iss)] {
+				if !slices.Contains(fixed, src) {
+					fixed = append(fixed, src)
+				}
+			}
+		}
+		all := append(append(slices.Clone(disc), fixed...), anyIss...)
+		if len(all) == 0 {
+			s.log.Warn("issuer keys", "issuer", clip(iss, 200), "sources", []sourceInfo{}, "note", "no key source serves this issuer: its tokens are refused")
+			continue
+		}
+		s.log.Info("issuer keys", "issuer", clip(iss, 200), "sources", describe(all))
+	}
+	if len(s.accepted) == 0 && len(s.anyIss) > 0 {
+		s.log.Info("issuer keys", "issuer", "*", "sources", describe(s.anyIss))
+	}
 }

@@ -153,3 +153,39 @@ func asn1Sig(sig []byte) ([]byte, error) {
 	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
 	return asn1.Marshal(struct{ R, S *big.Int }{r, s})
 }
+
+// BenchmarkDecideCachedRule is BenchmarkDecideCached with one rule of
+// three representative kinds; the difference is what a rule adds to a
+// cached-token decision.
+func BenchmarkDecideCachedRule(b *testing.B) {
+	for _, bc := range []struct{ name, rule string }{
+		{"role-or-read", `"write:orders" in claims.permissions || request.method == "GET"`},
+		{"tenant-in-path", `request.path.split("/")[1] == "orders" && claims.sub.startsWith("auth0|")`},
+		{"header-and-hours", `request.headers["x-tenant"] == "acme" && now.getHours("UTC") >= 8 && now.getHours("UTC") < 18`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			testKeys(b)
+			now := t0
+			cfg := baseConfig()
+			cfg.RequiredScopes = []string{"read:orders"}
+			cfg.Rule = bc.rule
+			v, err := New(cfg, newFakeKeys(b), WithClock(func() time.Time { return now }))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok := sign(b, "RS256", []byte(`{"alg":"RS256","kid":"rsa1","typ":"JWT"}`), mustJSON(claims(t0, map[string]any{"n": strconv.Itoa(1)})))
+			r := bearer(tok)
+			r.Method, r.Path = "GET", "/orders/42"
+			r.Header.Set("X-Tenant", "acme")
+			r.Header.Set("Accept", "application/json")
+			r.Header.Set("User-Agent", "bench")
+			v.Decide(context.Background(), r)
+			b.ReportAllocs()
+			for b.Loop() {
+				if d := v.Decide(context.Background(), r); d.Outcome != decision.Allow || !d.CacheHit {
+					b.Fatal(d.Reason, d.RuleFailure)
+				}
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/shared/jsonstrict"
 	"github.com/jwtgate/jwtgate/shared/keys"
+	"github.com/jwtgate/jwtgate/shared/rules"
 )
 
 // verified is what the validator remembers of a token whose signature and
@@ -20,6 +21,7 @@ type verified struct {
 	expires time.Time // never after exp
 	fwd     map[string]any
 	cnf     confirmation // the token's cnf claim, read once
+	rules   *rules.Token // the claims and header as rules read them (nil: no rules)
 }
 
 const cacheShards = 32

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
+	"github.com/jwtgate/jwtgate/shared/rules"
 )
 
 // route is a compiled route rule.
@@ -14,6 +15,7 @@ type route struct {
 	prefix   bool     // pattern ends in "/*": matches the rest
 	grant    decision.RouteGrant
 	req      requirements
+	when     *rules.Rule // the route's CEL rule (nil: none)
 }
 
 func compileRoutes(rules []config.RouteRule) []route {

@@ -205,6 +205,15 @@ func (v *Validator) traceKey(tr *Trace, iss string, k *keys.Key) {
 
 // traceRequirements records the scope and required-claim checks of the
 // requirements that applied (the top-level ones or a route rule's).
+// ruleName is " by the rule METHOD PATH" for a matched rule, "" for none.
+// Built only when a trace records, so a decision pays nothing for it.
+func ruleName(g *decision.RouteGrant) string {
+	if g == nil {
+		return ""
+	}
+	return " by the rule " + g.Method + " " + g.Path
+}
+
 func traceRequirements(tr *Trace, q *requirements, f failure, scopes []string, whose string) {
 	if !tr.On() {
 		return

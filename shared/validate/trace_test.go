@@ -164,3 +164,43 @@ func FuzzDecideTraced(f *testing.F) {
 		checkTrace(t, v.Decide(context.Background(), r), v.DecideTraced(context.Background(), r, tr), tr, tok)
 	})
 }
+
+// A traced decision neither reads nor fills the verified-token cache: a
+// plain decision after it still verifies the signature.
+func TestTracedDecisionDoesNotFillTheTokenCache(t *testing.T) {
+	testKeys(t)
+	now := t0
+	v := newValidator(t, baseConfig(), newFakeKeys(t), &now)
+	r := bearer(rs(t, "rsa1", claims(now, nil)))
+	if d := v.DecideTraced(context.Background(), r, &Trace{}); d.Outcome != decision.Allow {
+		t.Fatalf("traced decision: %s", d.Reason)
+	}
+	if d := v.Decide(context.Background(), r); d.CacheHit || d.Outcome != decision.Allow {
+		t.Fatalf("plain decision after a traced one: hit=%v %s (the trace filled the cache)", d.CacheHit, d.Reason)
+	}
+}
+
+// Without a trace, matching a route rule costs no allocation that a
+// request matching no rule does not also pay (the trace's rule name is
+// built only when a trace records).
+func TestUntracedRouteMatchAllocatesNothingExtra(t *testing.T) {
+	testKeys(t)
+	now := t0
+	cfg := baseConfig()
+	cfg.Routes = []config.RouteRule{{Method: "GET", Path: "/v1/customers/{customer}/orders/{id}", Scopes: []string{"read:orders"}}}
+	v := newValidator(t, cfg, newFakeKeys(t), &now)
+	tok := rs(t, "rsa1", claims(now, nil))
+	matched, unmatched := bearer(tok), bearer(tok)
+	matched.Method, matched.Path = "GET", "/v1/customers/7/orders/42"
+	unmatched.Method, unmatched.Path = "GET", "/elsewhere"
+	for _, r := range []*decision.Request{matched, unmatched} {
+		if d := v.Decide(context.Background(), r); d.Outcome != decision.Allow {
+			t.Fatalf("%s: %s", r.Path, d.Reason)
+		}
+	}
+	m := testing.AllocsPerRun(200, func() { v.Decide(context.Background(), matched) })
+	u := testing.AllocsPerRun(200, func() { v.Decide(context.Background(), unmatched) })
+	if m > u {
+		t.Fatalf("a matched route allocates %.0f times, an unmatched one %.0f: the untraced path builds trace text", m, u)
+	}
+}

@@ -37,6 +37,7 @@ import (
 	"github.com/jwtgate/jwtgate/shared/jsonstrict"
 	"github.com/jwtgate/jwtgate/shared/keys"
 	"github.com/jwtgate/jwtgate/shared/replaystore"
+	"github.com/jwtgate/jwtgate/shared/rules"
 	"github.com/jwtgate/jwtgate/shared/token"
 )
 
@@ -73,6 +74,8 @@ type Validator struct {
 	cacheTTL   time.Duration
 	forward    []string
 	binding    bindingPolicy
+	rule       *rules.Rule // the top-level rule (nil: none)
+	hasRules   bool        // any rule is configured: verified tokens carry their CEL form
 }
 
 // Option adjusts a Validator.
@@ -131,6 +134,9 @@ func New(cfg *config.Config, ks KeySource, opts ...Option) (*Validator, error) {
 	}
 	if len(cfg.Audiences) == 0 && !cfg.AnyAudience {
 		return nil, errors.New("validate: no audiences configured (use AnyAudience to disable the check explicitly)")
+	}
+	if err := v.compileRules(cfg); err != nil {
+		return nil, err
 	}
 	for _, o := range opts {
 		o(v)
@@ -226,7 +232,7 @@ func (v *Validator) decide(ctx context.Context, r *decision.Request, tr *Trace) 
 			tr.Skip(CheckBinding, "the token has no cnf (a bearer token)")
 		}
 	}
-	d = v.authorize(ver, r, tr)
+	d = v.authorize(ver, r, now, tr)
 	d.CacheHit = hit
 	if constrained {
 		// The decision holds for this proof or certificate only.
@@ -325,6 +331,20 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 	if tr.On() {
 		tr.Pass(CheckIssuer, strconv.Quote(reg.iss)+" is accepted")
 	}
+	sigOK := false
+	var several *keys.SeveralKeysError
+	if errors.As(err, &several) {
+		// No kid singles out a key: each of the issuer's fitting keys is
+		// tried, as APIM tries every key of a policy (a bounded few).
+		key = several.Find(func(k *keys.Key) bool { return p.Alg.Verify(k, p.SigningInput, p.Signature) == nil })
+		if key == nil {
+			if tr.On() {
+				tr.Pass(CheckKey, strconv.Itoa(len(several.Keys))+" keys fit the algorithm and no kid singles one out: each is tried")
+			}
+			return nil, false, CheckSignature, &token.Error{Reason: decision.SignatureInvalid, Msg: "signature does not verify with any of the issuer's keys"}
+		}
+		err, sigOK = nil, true
+	}
 	if err != nil {
 		if tr.On() {
 			tr.Hint(err.Error())
@@ -339,8 +359,10 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 		}
 	}
 	v.traceKey(tr, reg.iss, key)
-	if terr := p.Alg.Verify(key, p.SigningInput, p.Signature); terr != nil {
-		return nil, false, CheckSignature, terr
+	if !sigOK {
+		if terr := p.Alg.Verify(key, p.SigningInput, p.Signature); terr != nil {
+			return nil, false, CheckSignature, terr
+		}
 	}
 	tr.Pass(CheckSignature, "verifies with the key")
 	if terr := audienceMatches(p.Claims, v.audiences, v.anyAud); terr != nil {
@@ -371,6 +393,9 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 	}
 	ver := &verified{tok: tok, claims: p.Claims, reg: reg, key: key, expires: expires, cnf: readConfirmation(p.Claims)}
 	ver.fwd = v.forwarded(&ver.reg, p.Claims)
+	if v.hasRules {
+		ver.rules = rules.NewToken(p.Claims, p.Header)
+	}
 	return ver, false, "", nil
 }
 
@@ -388,9 +413,9 @@ func (v *Validator) checkTimes(r *registered, now int64) *token.Error {
 	return nil
 }
 
-// authorize applies scopes, required claims and route rules to a verified
-// token. It runs on every request, cached token or not.
-func (v *Validator) authorize(ver *verified, r *decision.Request, tr *Trace) decision.Decision {
+// authorize applies scopes, required claims, route rules and CEL rules to
+// a verified token. It runs on every request, cached token or not.
+func (v *Validator) authorize(ver *verified, r *decision.Request, now time.Time, tr *Trace) decision.Decision {
 	d := decision.Decision{
 		Principal: ver.reg.sub,
 		Issuer:    ver.reg.iss,
@@ -402,46 +427,103 @@ func (v *Validator) authorize(ver *verified, r *decision.Request, tr *Trace) dec
 	} else {
 		d.CacheUntil = ver.expires
 	}
+	// The path matters to route rules and to a top-level rule that reads it.
+	ambiguous := false
+	if r.Path != "" && (len(v.routes) > 0 || (v.rule != nil && v.rule.Reads().Path)) {
+		ambiguous = ambiguousPath(r.Path)
+	}
+	path := normalizePath(r.Path)
+	// The rules' input is built at most once, and only when a rule runs.
+	var in *rules.Input
+	input := func() *rules.Input {
+		if in == nil {
+			x := v.ruleInput(ver, r, path, now)
+			in = &x
+		}
+		return in
+	}
+	// A top-level rule that reads only the token holds for every call or
+	// for none: evaluate it first, so that route grants account for it.
+	var top failure
+	var topPlace, topKind string
+	topDone := false
+	if v.rule != nil && tokenOnly(v.rule) {
+		top, topPlace, topKind = evalRule(v.rule, input())
+		topDone = true
+	}
 	defFail := v.defaults.check(ver.claims, ver.reg.scopes)
-	d.DefaultsSatisfied = defFail.ok()
+	d.DefaultsSatisfied = defFail.ok() && top.ok()
 	applied := defFail
-	appliedReq, whose := &v.defaults, ""
+	var place, kind string
+	appliedReq := &v.defaults
+	var appliedRule *decision.RouteGrant // the matched rule, for the trace only
 	if len(v.routes) > 0 {
 		d.RoutesConfigured = true
-		ambiguous := r.Path != "" && ambiguousPath(r.Path)
-		segs := splitPath(normalizePath(r.Path))
+		segs := splitPath(path)
 		matched := false
 		for i := range v.routes {
 			rt := &v.routes[i]
+			isMatch := !matched && r.Method != "" && !ambiguous && rt.match(r.Method, segs)
 			f := rt.req.check(ver.claims, ver.reg.scopes)
-			if f.ok() {
+			var fPlace, fKind string
+			// A grant holds for every call the rule covers: a when that
+			// reads the request or the clock is judged per call, never
+			// granted ahead.
+			grantable := f.ok() && top.ok()
+			if f.ok() && rt.when != nil {
+				if tokenOnly(rt.when) || isMatch {
+					f, fPlace, fKind = evalRule(rt.when, input())
+				}
+				grantable = grantable && f.ok() && tokenOnly(rt.when)
+			}
+			if grantable {
 				d.Routes = append(d.Routes, rt.grant)
 			} else {
 				d.DeniedRoutes = append(d.DeniedRoutes, rt.grant)
 			}
-			if !matched && r.Method != "" && !ambiguous && rt.match(r.Method, segs) {
+			if isMatch {
 				matched = true
-				applied = f
-				appliedReq, whose = &rt.req, " by the rule "+rt.grant.Method+" "+rt.grant.Path
+				applied, place, kind = f, fPlace, fKind
+				appliedReq, appliedRule = &rt.req, &rt.grant
 			}
 		}
 		if ambiguous {
 			applied = failure{reason: decision.RouteDenied, detail: "request path is ambiguous (dot segments or encoded separators)"}
+			place, kind = "", ""
 			tr.failure(CheckRoutes, applied)
 		} else if tr.On() {
-			v.traceRoutes(tr, r, matched, whose)
+			v.traceRoutes(tr, r, matched, ruleName(appliedRule))
 		}
 	} else {
 		tr.Skip(CheckRoutes, "no route rules configured")
 	}
-	if applied.reason != decision.RouteDenied {
-		traceRequirements(tr, appliedReq, applied, ver.reg.scopes, whose)
+	if tr.On() && applied.reason != decision.RouteDenied && applied.reason != decision.RuleDenied && applied.reason != decision.RuleError {
+		traceRequirements(tr, appliedReq, applied, ver.reg.scopes, ruleName(appliedRule))
+	}
+	if applied.ok() && !top.ok() {
+		applied, place, kind = top, topPlace, topKind
+	}
+	if v.rule != nil && !topDone {
+		// The decision depends on this call: it must not be reused for
+		// another one.
+		d.PerCall = true
+		if applied.ok() {
+			if ambiguous && v.rule.Reads().Path {
+				applied = failure{reason: decision.RouteDenied, detail: "request path is ambiguous (dot segments or encoded separators)"}
+			} else {
+				applied, place, kind = evalRule(v.rule, input())
+			}
+		}
+	}
+	if tr.On() && v.hasRules {
+		traceRules(tr, applied, place, kind)
 	}
 	if !applied.ok() {
 		d.Outcome = decision.Forbidden
 		d.Reason = applied.reason
 		d.Detail = applied.detail
 		d.MissingScopes = applied.missing
+		d.RulePlace, d.RuleFailure = place, kind
 		return d
 	}
 	d.Outcome = decision.Allow

@@ -1,11 +1,14 @@
 package customhandler
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/jwtgate/jwtgate/shared/decision"
 )
@@ -100,4 +103,49 @@ func FuzzProxiedRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzReadInvocation: the streaming decoder agrees with encoding/json on
+// every payload encoding/json reads (it may accept more in the parts it
+// skips, never less), and never panics.
+func FuzzReadInvocation(f *testing.F) {
+	for _, s := range []string{
+		`{"Data":{"req":{"Url":"http://h/api/authorize/a","Method":"GET","Headers":{"Authorization":["Bearer x"]},"Params":{"path":"a"},"Body":"eyJ9"}},"Metadata":{"Headers":{}}}`,
+		`{"data":{"REQ":{"url":"u","method":"post","Query":{"a":"b","c":["d","e"]}},"req":{"Method":"GET"}}}`,
+		`{"Data":{"req":{"U\u0072l":"x","Body":{"a":[1,2.5e-3,true,null,"\"}"]}}}}`,
+		`{"Data":{"req":null}}`, `{"Data":null}`, `null`, `{"Data":{"req":{"Headers":{"A":"b"}}}} `,
+		`{"Data":{"req":{"Url":1}}}`, `{"Data":{"req":{}}}`, `[]`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		got, err := readInvocation(bytes.NewReader(payload), MaxRequestPartsBytes)
+		var want InvocationRequest
+		if json.Unmarshal(payload, &want) != nil || !utf8.Valid(payload) || nonASCIIKey(payload) {
+			return // not comparable; the decoder only has to not panic
+		}
+		if want.Data.Req == nil {
+			if err == nil {
+				t.Fatalf("encoding/json finds no Data.req, the stream decoder found %+v", got)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("encoding/json reads the payload, the stream decoder says %v", err)
+		}
+		if !reflect.DeepEqual(got, want.Data.Req) {
+			t.Fatalf("stream decoder %+v\nencoding/json  %+v", got, want.Data.Req)
+		}
+	})
+}
+
+// nonASCIIKey reports a payload with non-ASCII bytes, where encoding/json's
+// Unicode case folding of field names could differ from ASCII folding.
+func nonASCIIKey(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }

@@ -61,10 +61,6 @@ const (
 // InvocationIDHeader is the header carrying the host's invocation id.
 const InvocationIDHeader = "X-Azure-Functions-InvocationId"
 
-// MaxBodyBytes caps an invocation payload. Request bodies are never needed
-// for a decision; the payload only carries the caller's headers and URL.
-const MaxBodyBytes = 1 << 20
-
 // DefaultRealm is the realm announced in WWW-Authenticate.
 const DefaultRealm = "jwtgate"
 

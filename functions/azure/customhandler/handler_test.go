@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -417,13 +418,57 @@ func TestMalformedInvocationPayloadsAre400(t *testing.T) {
 	}
 }
 
-func TestOversizedInvocationPayloadIs413(t *testing.T) {
+// TestInvocationBodyIsReadThroughNotKept: the caller's body inside an
+// invocation payload, whatever its size, is skipped as it streams by: the
+// decision is made on the headers and memory does not grow with the body.
+func TestInvocationBodyIsReadThroughNotKept(t *testing.T) {
+	const bodySize = 100 << 20
+	mib := strings.Repeat("a", 1<<20)
+	payload := func() io.Reader {
+		rs := []io.Reader{strings.NewReader(`{"Metadata":{"sys":{"MethodName":"authorize"},"Body":"x"},"Data":{"req":{"Url":"http://h/api/authorize/orders","Method":"POST","Body":"`)}
+		for range bodySize >> 20 { // streamed, one MiB held
+			rs = append(rs, strings.NewReader(mib))
+		}
+		rs = append(rs, strings.NewReader(`","Headers":{"Authorization":["Bearer tok"]},"Identities":[{"a":[1,2,{"b":null}]}],"RawBody":{"nested":[true,false,-1.5e3]}},"other":"y"}}`))
+		return io.MultiReader(rs...)
+	}
 	f := &fakeDecider{d: allowDecision}
 	h, _ := newTestHandler(f, nil)
-	big := `{"Data":{"req":{"Url":"http://h/api/authorize","Method":"POST","Body":"` + strings.Repeat("a", MaxBodyBytes) + `"}}}`
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	res := serve(t, h, httptest.NewRequest(http.MethodPost, "/authorize", payload()))
+	runtime.ReadMemStats(&after)
+	if res.status != 200 || res.body["Outputs"] == nil {
+		t.Fatalf("status = %d, body %v", res.status, res.body)
+	}
+	req := f.last(t)
+	if req.Path != "/orders" || req.Header.Get("Authorization") != "Bearer tok" {
+		t.Errorf("core saw %s with %v", req.Path, req.Header)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
+		t.Errorf("decoding a payload with a %d-byte body allocated %d bytes; the body must not be kept", bodySize, grew)
+	}
+}
+
+// TestInvocationOversizedRequestPartsGetADecision: headers beyond
+// MaxRequestPartsBytes are a well-formed invocation: answered 200 with a
+// 401 token_too_large in Outputs.res, without asking the core.
+func TestInvocationOversizedRequestPartsGetADecision(t *testing.T) {
+	f := &fakeDecider{d: allowDecision}
+	h, logs := newTestHandler(f, nil)
+	big := `{"Data":{"req":{"Url":"http://h/api/authorize","Method":"GET","Headers":{"Authorization":["Bearer ` + strings.Repeat("a", MaxRequestPartsBytes) + `"]}}}}`
 	res := serve(t, h, httptest.NewRequest(http.MethodPost, "/authorize", strings.NewReader(big)))
-	if res.status != http.StatusRequestEntityTooLarge || f.calls() != 0 {
-		t.Fatalf("status = %d, calls = %d", res.status, f.calls())
+	out, _ := res.body["Outputs"].(map[string]any)
+	rs, _ := out["res"].(map[string]any)
+	if res.status != 200 || rs == nil || rs["statusCode"] != float64(401) || !strings.Contains(rs["body"].(string), `"reason":"token_too_large"`) {
+		t.Fatalf("status = %d, body %v", res.status, res.body)
+	}
+	if f.calls() != 0 {
+		t.Error("the core was asked about an oversized request")
+	}
+	if !strings.Contains(logs.String(), `"reason":"token_too_large"`) {
+		t.Errorf("no decision log line: %s", logs)
 	}
 }
 

@@ -84,7 +84,9 @@ type HTTPBindingResponse struct {
 // serveInvocation answers POST /authorize. The host requires a 2xx answer
 // to a well-formed payload and reads the decision from Outputs.res; a
 // malformed payload is answered 400 with a JSON error (the host then fails
-// the invocation: never an allow).
+// the invocation: never an allow). The payload is read as a stream: the
+// caller's body, which it carries, is read through and never kept, so no
+// body size changes the answer or the memory used.
 func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 	invocationID := r.Header.Get(InvocationIDHeader)
 	if r.Method != http.MethodPost {
@@ -92,20 +94,21 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "the invocation endpoint takes POST")
 		return
 	}
-	req, err := h.decodeInvocation(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			err = errors.New("payload larger than " + strconv.Itoa(MaxBodyBytes) + " bytes")
-		}
-		a := h.refuse(r.Context(), ShapeInvocation, invocationID, "invalid invocation payload: "+err.Error())
-		if mbe != nil {
-			a.status = http.StatusRequestEntityTooLarge
-		}
-		a.write(w)
+	req, err := h.decodeInvocation(r.Body)
+	var a answer
+	switch {
+	case errors.Is(err, errRequestTooLarge):
+		// Well-formed, but the request's URL, headers and query are beyond
+		// any token's size: a decision, not a malformed payload.
+		d := decision.Decision{Outcome: decision.Unauthenticated, Reason: decision.TokenTooLarge, Detail: err.Error()}
+		a = h.render(d)
+		h.log(r.Context(), ShapeInvocation, d, 0, invocationID, nil, a.status)
+	case err != nil:
+		h.refuse(r.Context(), ShapeInvocation, invocationID, "invalid invocation payload: "+err.Error()).write(w)
 		return
+	default:
+		a = h.decide(r.Context(), req, ShapeInvocation, invocationID)
 	}
-	a := h.decide(r.Context(), req, ShapeInvocation, invocationID)
 	resp := InvocationResponse{
 		Outputs: InvocationOutputs{Res: HTTPBindingResponse{
 			StatusCode: a.status,
@@ -124,33 +127,121 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
+// MaxRequestPartsBytes bounds what an invocation payload may hold about the
+// caller's request besides its body (URL, method, query, headers, route
+// parameters): room for a 1 MiB token (far beyond any token the core
+// accepts) and the other headers. Beyond it the answer is a 401
+// token_too_large decision. The body itself has no bound: it is read
+// through and never kept.
+const MaxRequestPartsBytes = 2 << 20
+
+// errRequestTooLarge reports request parts beyond MaxRequestPartsBytes.
+var errRequestTooLarge = errors.New("the request's URL, headers and query exceed " + strconv.Itoa(MaxRequestPartsBytes) + " bytes")
+
 // decodeInvocation parses an invocation payload into the core request.
 func (h *Handler) decodeInvocation(body io.Reader) (*decision.Request, error) {
-	raw, err := io.ReadAll(body)
+	t, err := readInvocation(body, MaxRequestPartsBytes)
 	if err != nil {
 		return nil, err
 	}
-	var p InvocationRequest
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&p); err != nil {
+	return h.requestFromTrigger(t)
+}
+
+// payloadError is a complete message about an invocation payload.
+type payloadError string
+
+func (e payloadError) Error() string { return string(e) }
+
+// readInvocation stream-decodes {"Data":{"req":{…}},"Metadata":{…}}: it
+// keeps Data.req's URL, method, query, headers and route parameters (names
+// matched case-insensitively, as encoding/json and the host do; at most
+// limit bytes of them) and reads everything else through without keeping
+// it, Data.req.Body included.
+func readInvocation(r io.Reader, limit int) (*HTTPTriggerRequest, error) {
+	s := newJSONStream(r)
+	var req *HTTPTriggerRequest
+	over := false
+	readReq := func() error {
+		t := req // a repeated "req" adds to the first, as encoding/json does
+		if t == nil {
+			t = &HTTPTriggerRequest{}
+		}
+		present, err := s.object(func(key string) error {
+			var dst any
+			switch strings.ToLower(key) {
+			case "url":
+				dst = &t.URL
+			case "method":
+				dst = &t.Method
+			case "query":
+				dst = &t.Query
+			case "headers":
+				dst = &t.Headers
+			case "params":
+				dst = &t.Params
+			default:
+				return s.value(nil)
+			}
+			c := &capture{limit: limit}
+			if err := s.value(c); err != nil {
+				return err
+			}
+			if c.over {
+				over = true
+				return nil
+			}
+			limit -= c.n
+			if err := json.Unmarshal(c.bytes(), dst); err != nil {
+				return payloadError("Data.req." + key + ": " + shortJSONError(err))
+			}
+			return nil
+		})
+		if present {
+			req = t
+		} else {
+			req = nil
+		}
+		return err
+	}
+	present, err := s.object(func(key string) error {
+		if !strings.EqualFold(key, "Data") {
+			return s.value(nil)
+		}
+		_, err := s.object(func(key string) error {
+			if !strings.EqualFold(key, "req") {
+				return s.value(nil)
+			}
+			return readReq()
+		})
+		return err
+	})
+	if err == nil {
+		err = s.end()
+	}
+	var final payloadError
+	switch {
+	case errors.As(err, &final):
+		return nil, err
+	case err != nil || !present:
 		return nil, errors.New("not a JSON invocation payload: " + shortJSONError(err))
-	}
-	if dec.More() {
-		return nil, errors.New("data after the JSON payload")
-	}
-	if p.Data.Req == nil {
+	case req == nil:
 		return nil, errors.New(`Data.req is missing (the HTTP trigger must be named "req")`)
+	case over:
+		return nil, errRequestTooLarge
 	}
-	return h.requestFromTrigger(p.Data.Req)
+	return req, nil
 }
 
 func shortJSONError(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &se):
+	case errors.As(err, &se), errors.Is(err, errJSONSyntax):
 		return "syntax error"
 	case errors.As(err, &te):
+		if te.Field == "" {
+			return "wrong type"
+		}
 		return "wrong type for " + te.Field
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "unexpected end of input"
@@ -183,13 +274,11 @@ func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, 
 	if err != nil {
 		return nil, err
 	}
-	host := req.Header.Get("Host")
-	if u, perr := url.Parse(t.URL); perr == nil && u.Host != "" {
-		host = u.Host
-	}
+	req.Host = triggerHost(t, req.Header) // rules' request.host
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
-		req.CalledHost, req.CalledPath = forwardedHost(req.Header, host), o.path
+		req.Host = h.forwardedHost(req.Header, req.Host)
+		req.CalledHost, req.CalledPath = req.Host, o.path
 		return req, nil
 	}
 	if req.Method, err = checkMethod(t.Method); err != nil {
@@ -197,7 +286,7 @@ func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, 
 	}
 	req.Path = reqPath
 	// A DPoP proof names the URL the client called: Data.req.Url.
-	req.CalledHost, req.CalledPath = host, triggerURLPath(t.URL, reqPath)
+	req.CalledHost, req.CalledPath = req.Host, triggerURLPath(t.URL, reqPath)
 	req.Query = url.Values{}
 	if q, err := url.ParseQuery(rawQuery); err == nil {
 		req.Query = q
@@ -208,6 +297,15 @@ func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, 
 		}
 	}
 	return req, nil
+}
+
+// triggerHost is the host of the trigger's absolute URL, else its Host
+// header.
+func triggerHost(t *HTTPTriggerRequest, hdr http.Header) string {
+	if u, err := url.Parse(t.URL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return hdr.Get("Host")
 }
 
 // triggerPath is the original path, raw as received, and the raw query:

@@ -282,9 +282,11 @@ func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Re
 	if err != nil {
 		return nil, ShapeForwardAuth, err
 	}
+	req.Host = r.Host // rules' request.host; the caller's address is not known here
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
-		req.CalledHost, req.CalledPath = forwardedHost(r.Header, r.Host), o.path
+		req.Host = h.forwardedHost(r.Header, req.Host)
+		req.CalledHost, req.CalledPath = req.Host, o.path
 		return req, ShapeForwardAuth, nil
 	}
 	if req.Method, err = checkMethod(r.Method); err != nil {
@@ -300,14 +302,22 @@ func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Re
 	return req, ShapeProxy, nil
 }
 
-// forwardedHost is the host the client called in forward-auth: the proxy's
-// X-Forwarded-Host when it sends exactly one, else the request's Host (nginx
-// auth_request passes the original one). JWTGATE_PUBLIC_URL overrides both.
-func forwardedHost(h http.Header, host string) string {
-	if vs := headerValues(h, "X-Forwarded-Host"); len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
-		return strings.TrimSpace(vs[0])
+// HeaderForwardedHost names the original host in Traefik's forward-auth
+// request (rules' request.host).
+const HeaderForwardedHost = "X-Forwarded-Host"
+
+// forwardedHost is the original call's host in a forward-auth request:
+// X-Forwarded-Host when the handler trusts Traefik's headers and exactly one
+// is present, else the request's own host.
+func (h *Handler) forwardedHost(hdr http.Header, own string) string {
+	for _, f := range h.fwd.families() {
+		if f == traefikFamily {
+			if vs := headerValues(hdr, HeaderForwardedHost); len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
+				return strings.TrimSpace(vs[0])
+			}
+		}
 	}
-	return host
+	return own
 }
 
 // forwarded reads the forward-auth headers the handler trusts. When the

@@ -131,7 +131,7 @@ func parseRESTRequest(raw []byte) (parsed, error) {
 		return parsed{}, err
 	}
 	h := mergeHeaders(ev.Headers, ev.MultiValueHeaders)
-	return parsed{
+	p := parsed{
 		shape: ShapeRESTRequest,
 		arn:   a,
 		req: decision.Request{
@@ -146,7 +146,11 @@ func parseRESTRequest(raw []byte) (parsed, error) {
 			ClientCert:             ev.RequestContext.Identity.ClientCert.ClientCertPem,
 			ClientCertFromPlatform: true,
 		},
-	}, nil
+	}
+	// Rule fields: the Host header, the caller's address.
+	p.req.Host = p.req.Header.Get("Host")
+	p.req.SourceIP = ev.RequestContext.Identity.SourceIP
+	return p, nil
 }
 
 func parseV1(raw []byte) (parsed, error) {
@@ -169,7 +173,7 @@ func parseV1(raw []byte) (parsed, error) {
 	if err != nil {
 		return parsed{}, err
 	}
-	return parsed{
+	p := parsed{
 		shape: ShapeHTTPv1,
 		arn:   a,
 		req: decision.Request{
@@ -182,7 +186,11 @@ func parseV1(raw []byte) (parsed, error) {
 			ClientCert:             ev.RequestContext.Identity.ClientCert.ClientCertPem,
 			ClientCertFromPlatform: true,
 		},
-	}, nil
+	}
+	// Rule fields: the Host header, the caller's address.
+	p.req.Host = p.req.Header.Get("Host")
+	p.req.SourceIP = ev.RequestContext.Identity.SourceIP
+	return p, nil
 }
 
 func parseV2(raw []byte) (parsed, error) {
@@ -219,6 +227,9 @@ func parseV2(raw []byte) (parsed, error) {
 			CalledPath:             ev.RawPath,
 			ClientCert:             ev.RequestContext.Authentication.ClientCert.ClientCertPem,
 			ClientCertFromPlatform: true,
+			// Rule fields: the domain the caller used, its address.
+			Host:     ev.RequestContext.DomainName,
+			SourceIP: ev.RequestContext.HTTP.SourceIP,
 		},
 	}, nil
 }

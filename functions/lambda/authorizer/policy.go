@@ -238,9 +238,14 @@ func policy(effect string, resources []string) events.APIGatewayCustomAuthorizer
 //     denies the whole stage when forbidden: a
 //     cached copy must never let another request through on this proof
 //     (the docs require TTL 0 and the DPoP header in the identity sources).
+//   - A top-level CEL rule that reads the request or the clock makes the
+//     decision hold for this call only (PerCall): allow exactly this call,
+//     or deny the whole stage. A route's when that reads them is never
+//     among the grants (the core lists its route as denied), so the
+//     rules above already keep it to this call.
 func policyFor(a arn, d decision.Decision) events.APIGatewayCustomAuthorizerPolicy {
 	deny := policy("Deny", []string{a.wholeAPI()})
-	if d.SenderConstrained {
+	if d.PerCall || d.SenderConstrained {
 		if e := a.exact(); e != "" && d.Allowed() {
 			return policy("Allow", []string{e})
 		}

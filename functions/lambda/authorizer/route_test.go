@@ -172,3 +172,33 @@ func TestV2RouteRulesBehindACustomDomain(t *testing.T) {
 		}
 	}
 }
+
+// A decision that a rule made for this call only (PerCall) never reaches
+// other calls through a cached policy, whatever the route grants say.
+func TestPerCallDecisionsCoverOnlyThisCall(t *testing.T) {
+	a, err := parseARN("arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders/42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grants := []decision.RouteGrant{{Method: "GET", Path: "/health"}}
+	for _, tc := range []struct {
+		name   string
+		d      decision.Decision
+		effect string
+		res    string
+	}{
+		{"allow is exactly this call", decision.Decision{Outcome: decision.Allow, PerCall: true, RoutesConfigured: true, Routes: grants, DefaultsSatisfied: true}, "Allow", a.full},
+		{"allow without route rules is still this call only", decision.Decision{Outcome: decision.Allow, PerCall: true, DefaultsSatisfied: true}, "Allow", a.full},
+		{"forbidden denies the stage", decision.Decision{Outcome: decision.Forbidden, Reason: decision.RuleDenied, PerCall: true, RoutesConfigured: true, Routes: grants}, "Deny", a.wholeAPI()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := policyFor(a, tc.d)
+			if len(p.Statement) != 1 || p.Statement[0].Effect != tc.effect || len(p.Statement[0].Resource) != 1 || p.Statement[0].Resource[0] != tc.res {
+				t.Fatalf("policy %+v, want %s %s", p.Statement, tc.effect, tc.res)
+			}
+			if got := statusFor(p, "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/health"); got != 403 {
+				t.Errorf("another call gets %d from the cached policy", got)
+			}
+		})
+	}
+}
