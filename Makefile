@@ -13,7 +13,7 @@ BUILDFLAGS := -trimpath -ldflags='$(LDFLAGS)'
 
 export CGO_ENABLED := 0
 
-.PHONY: replay test vet unit fuzz idp tools bench bench-test bench-instr package events clean infra soak fuzz-long difffuzz-test mutation
+.PHONY: replay test vet unit fuzz idp redis tools bench bench-test bench-instr package events clean infra soak fuzz-long difffuzz-test mutation
 
 ## replay: sample events through the adapters against the embedded dev issuer
 replay:
@@ -29,14 +29,20 @@ test: vet unit fuzz infra bench-test difffuzz-test
 # End-to-end tests skip unless these point at the installed parts; `make test`
 # installs them and sets them, so CI always runs them.
 IDP_DIR   := $(CURDIR)/functions/replay/idp
-E2E_ENV   := JWTGATE_RIE=$(RIE) JWTGATE_IDP_DIR=$(IDP_DIR)
+REDIS_SERVER := $(or $(shell command -v redis-server 2>/dev/null),/usr/bin/redis-server)
+E2E_ENV   := JWTGATE_RIE=$(RIE) JWTGATE_IDP_DIR=$(IDP_DIR) JWTGATE_REDIS_SERVER=$(REDIS_SERVER)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-unit: tools idp
+unit: tools idp redis
 	$(E2E_ENV) $(GO) test -count=1 ./...
+
+## redis: the redis-server the shared DPoP replay store is tested against
+## (Debian's package, installed where it is missing; run on loopback only)
+redis:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 
 ## idp: npm packages of the oidc-provider test identity provider
 ## (Node.js 20 comes with this project's machines; where npm is missing it is
@@ -173,6 +179,11 @@ bench-instr:
 	  j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$alg.jwtgate.log | grep -oE '[0-9]+'); \
 	  awk -v a=$$alg -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| %s | %d | %d | %.3f |\n", a, f/n, j/n, j/f}'; \
 	done
+	@GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
+	  --callgrind-out-file=$(BENCH_OUT)/cg.dpop $(BENCH_OUT)/instr -alg RS256 -case dpop -n $(BENCH_N) 2>$(BENCH_OUT)/cg.dpop.log || { cat $(BENCH_OUT)/cg.dpop.log; exit 1; }
+	@f=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.RS256.floor.log | grep -oE '[0-9]+'); \
+	 j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.dpop.log | grep -oE '[0-9]+'); \
+	 awk -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| RS256 token + ES256 DPoP proof (new token and proof, memory replay store; target <= 2.2) | %d | %d | %.3f |\n", f/n, j/n, j/f}'
 
 tools: $(RIE)
 

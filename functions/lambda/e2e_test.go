@@ -35,20 +35,9 @@ const (
 )
 
 func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
-	rie := os.Getenv("JWTGATE_RIE")
-	if rie == "" {
-		t.Skip("JWTGATE_RIE is not set: run `make test` (or `make tools` and set JWTGATE_RIE=$PWD/bin/aws-lambda-rie)")
-	}
-	if _, err := os.Stat(rie); err != nil {
-		t.Skipf("JWTGATE_RIE=%s: %v", rie, err)
-	}
+	rie := rieOrSkip(t)
 	bootstrap := buildBootstrap(t)
-
-	iss, err := devissuer.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = iss.Close() })
+	iss := startDevIssuer(t)
 	fn := startFunction(t, rie, bootstrap, map[string]string{
 		"JWTGATE_OPENID_CONFIG":   iss.DiscoveryURL(),
 		"JWTGATE_AUDIENCES":       "api://orders",
@@ -589,4 +578,29 @@ func TestBootstrapAppliesRulesCacheSafely(t *testing.T) {
 			t.Errorf("function output lacks %s", want)
 		}
 	}
+}
+
+// rieOrSkip is the emulator's path from JWTGATE_RIE; the test skips
+// without it.
+func rieOrSkip(t *testing.T) string {
+	t.Helper()
+	rie := os.Getenv("JWTGATE_RIE")
+	if rie == "" {
+		t.Skip("JWTGATE_RIE is not set: run `make test` (or `make tools` and set JWTGATE_RIE=$PWD/bin/aws-lambda-rie)")
+	}
+	if _, err := os.Stat(rie); err != nil {
+		t.Skipf("JWTGATE_RIE=%s: %v", rie, err)
+	}
+	return rie
+}
+
+// startDevIssuer runs a dev issuer for the test.
+func startDevIssuer(t *testing.T) *devissuer.Issuer {
+	t.Helper()
+	iss, err := devissuer.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = iss.Close() })
+	return iss
 }

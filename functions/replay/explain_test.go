@@ -158,6 +158,7 @@ func reasonCodes(t *testing.T) []string {
 // notCausedByToken are reason codes no token or event can cause.
 var notCausedByToken = map[string]string{
 	"internal_error": "a recovered panic inside the core; no input is known to cause one",
+	"dpop_replayed":  "a second presentation of one proof; explain decides a single request (the replay store tests cover it)",
 }
 
 // TestExplainNamesTheFailingCheckForEveryReasonCode: for every reason code
@@ -197,6 +198,29 @@ func TestExplainNamesTheFailingCheckForEveryReasonCode(t *testing.T) {
 	tenants := []string{"JWTGATE_ISSUERS=" + e.issuer() + "," + template, "JWTGATE_TENANTS=" + tenantA}
 	keyOfTenantA := e.write("tenant-a.env", "JWTGATE_JWKS="+devJWKWith(t, "issuer", e.issuer()+"/"+tenantA+"/v2.0")+
 		"\nJWTGATE_ISSUERS="+template+"\nJWTGATE_TENANTS="+tenantA+","+tenantB+"\nJWTGATE_AUDIENCES="+SampleAudience+"\n")
+	// Sender-constrained tokens: raw HTTP requests carrying DPoP proofs or
+	// a client certificate header.
+	client, err := devissuer.NewProofSigner("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certDER, err := devissuer.NewClientCertificate(e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dpopBound := e.mint(map[string]any{"cnf": map[string]any{"jkt": client.JKT}}, nil)
+	const proxyHost, proxyPath = "jwtgate-demo.azurewebsites.net", "/api/authorize/orders/42"
+	validProof, err := client.Proof("GET", "https://"+proxyHost+proxyPath, dpopBound, e.now, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpEvent := func(name string, headers ...string) []string {
+		f := e.write(name, "GET "+proxyPath+" HTTP/1.1\nHost: "+proxyHost+"\n"+strings.Join(headers, "\n")+"\n\n")
+		return []string{"--event", f}
+	}
+	withEnv := func(args []string, extraEnv ...string) []string {
+		return append([]string{"--env-file", e.envFile(extraEnv...)}, args...)
+	}
 
 	cases := []struct {
 		reason string
@@ -210,6 +234,15 @@ func TestExplainNamesTheFailingCheckForEveryReasonCode(t *testing.T) {
 		{"client_not_allowed", tok(e.mint(map[string]any{"azp": "another-app"}, nil), "JWTGATE_CLIENT_IDS=web-app"), "client"},
 		{"rule_denied", tok(e.mint(nil, nil), "JWTGATE_RULE=claims.sub == claims.iss"), "rules"},
 		{"rule_error", tok(e.mint(nil, nil), "JWTGATE_RULE=claims.nosuch == 1"), "rules"},
+		{"token_bound", tok(dpopBound), "sender binding"},
+		{"token_not_bound", tok(e.mint(nil, nil), "JWTGATE_REQUIRE_BOUND_TOKENS=true"), "sender binding"},
+		{"certificate_missing", tok(e.mint(map[string]any{"cnf": map[string]any{"x5t#S256": "not-this-certificate"}}, nil)), "sender binding"},
+		{"certificate_binding_mismatch", withEnv(httpEvent("cert.http", "Authorization: Bearer "+e.mint(map[string]any{"cnf": map[string]any{"x5t#S256": "not-this-certificate"}}, nil),
+			"X-ARR-ClientCert: "+base64.StdEncoding.EncodeToString(certDER)), "JWTGATE_CLIENT_CERT_HEADER=X-ARR-ClientCert"), "sender binding"},
+		{"dpop_binding_mismatch", withEnv(httpEvent("unbound.http", "Authorization: DPoP "+e.mint(nil, nil), "DPoP: "+validProof)), "sender binding"},
+		{"dpop_proof_invalid", withEnv(httpEvent("badproof.http", "Authorization: DPoP "+dpopBound, "DPoP: not-a-proof")), "sender binding"},
+		{"replay_store_unavailable", withEnv(httpEvent("redisdown.http", "Authorization: DPoP "+dpopBound, "DPoP: "+validProof),
+			"JWTGATE_REPLAY_STORE=redis://127.0.0.1:1/0", "JWTGATE_HTTP_TIMEOUT=1s"), "sender binding"},
 		{"ok", ev("apigw-rest-request-valid.json"), ""},
 		{"token_missing", ev("apigw-rest-request-no-token.json"), "extraction"},
 		{"token_malformed", ev("azure-proxy-malformed-token.http"), "header"},

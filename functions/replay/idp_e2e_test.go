@@ -86,12 +86,24 @@ func startIdP(t *testing.T) string {
 // for resource.
 func clientCredentialsToken(t *testing.T, issuer, resource string) string {
 	t.Helper()
+	tok, _ := idpTokenRequest(t, issuer, resource, "")
+	return tok
+}
+
+// idpTokenRequest is a client-credentials request for resource; with a DPoP
+// proof (RFC 9449 §5) the token is bound to the proof's key. It returns
+// the access token and its token_type.
+func idpTokenRequest(t *testing.T, issuer, resource, dpopProof string) (string, string) {
+	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "resource": {resource}, "scope": {"orders:read"}}
 	req, err := http.NewRequest(http.MethodPost, issuer+"/token", strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if dpopProof != "" {
+		req.Header.Set("DPoP", dpopProof)
+	}
 	req.SetBasicAuth(idpClientID, idpClientSecret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -102,14 +114,15 @@ func clientCredentialsToken(t *testing.T, issuer, resource string) string {
 		AccessToken string `json:"access_token"`
 		TokenType   string `json:"token_type"`
 		Error       string `json:"error"`
+		Description string `json:"error_description"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatalf("token response: %v", err)
 	}
 	if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
-		t.Fatalf("token endpoint: status %d error %q", resp.StatusCode, body.Error)
+		t.Fatalf("token endpoint: status %d error %q %q", resp.StatusCode, body.Error, body.Description)
 	}
-	return body.AccessToken
+	return body.AccessToken, body.TokenType
 }
 
 func TestRealIdPTokensThroughBothAdapters(t *testing.T) {

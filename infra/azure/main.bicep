@@ -213,6 +213,25 @@ param jwtgatePolicyFile string = ''
 @description('JWTGATE_APIM_POLICY_FILE: path to an Azure API Management policy XML; its <validate-jwt> is the config.')
 param jwtgateApimPolicyFile string = ''
 
+@description('JWTGATE_DPOP_ALGORITHMS: comma-separated DPoP proof algorithms (asymmetric only; never none or HS*). Empty: ES256,ES384,ES512,RS256,PS256,EdDSA.')
+param jwtgateDpopAlgorithms string = ''
+
+@description('JWTGATE_DPOP_MAX_AGE: oldest accepted DPoP proof (its iat), plus the clock skew (1s to 10m). Empty: 60s.')
+param jwtgateDpopMaxAge string = ''
+
+@secure()
+@description('JWTGATE_REPLAY_STORE: where DPoP proofs are remembered against replay: memory (per instance) or redis://host:port/db, rediss://… (shared). Empty: memory.')
+param jwtgateReplayStore string = ''
+
+@description('JWTGATE_PUBLIC_URL: scheme://host[:port][/prefix] the clients call; a DPoP proof\'s htu is it plus the request path (empty: https:// and the request\'s host).')
+param jwtgatePublicUrl string = ''
+
+@description('JWTGATE_CLIENT_CERT_HEADER: Azure handler / forward-auth: header a trusted front end puts the client certificate in (X-ARR-ClientCert, X-Forwarded-Client-Cert, …; empty: none).')
+param jwtgateClientCertHeader string = ''
+
+@description('JWTGATE_REQUIRE_BOUND_TOKENS: refuse every token without cnf (DPoP- or certificate-bound only). Empty: false.')
+param jwtgateRequireBoundTokens string = ''
+
 @description('JWTGATE_LISTEN_HOST: Azure handler: interface to listen on (e.g. 0.0.0.0 as a standalone forward-auth service in a container). Empty: 127.0.0.1.')
 param jwtgateListenHost string = ''
 
@@ -265,6 +284,12 @@ var jwtgateSettings = [
   { name: 'JWTGATE_DECRYPTION_KEYS', value: jwtgateDecryptionKeys }
   { name: 'JWTGATE_POLICY_FILE', value: jwtgatePolicyFile }
   { name: 'JWTGATE_APIM_POLICY_FILE', value: jwtgateApimPolicyFile }
+  { name: 'JWTGATE_DPOP_ALGORITHMS', value: jwtgateDpopAlgorithms }
+  { name: 'JWTGATE_DPOP_MAX_AGE', value: jwtgateDpopMaxAge }
+  { name: 'JWTGATE_REPLAY_STORE', value: jwtgateReplayStore }
+  { name: 'JWTGATE_PUBLIC_URL', value: jwtgatePublicUrl }
+  { name: 'JWTGATE_CLIENT_CERT_HEADER', value: jwtgateClientCertHeader }
+  { name: 'JWTGATE_REQUIRE_BOUND_TOKENS', value: jwtgateRequireBoundTokens }
   { name: 'JWTGATE_LISTEN_HOST', value: jwtgateListenHost }
   { name: 'JWTGATE_LOG_LEVEL', value: jwtgateLogLevel }
   { name: 'JWTGATE_FORWARDED_HEADERS', value: jwtgateForwardedHeaders }

@@ -171,7 +171,7 @@ func TestTheReasonTableShowsWhatEachPlatformAnswers(t *testing.T) {
 		}
 		challenge := rec.Header().Get("WWW-Authenticate")
 		wantErr, gotErr := "", ""
-		for _, e := range []string{"invalid_token", "insufficient_scope", "invalid_request"} {
+		for _, e := range []string{"invalid_token", "insufficient_scope", "invalid_request", "invalid_dpop_proof"} {
 			if strings.Contains(row.azure, e) {
 				wantErr = e
 			}

@@ -120,6 +120,13 @@ func (b *builder) finish() (*Config, error) {
 	defDur("JWTGATE_JWKS_MAX_STALENESS", &c.MaxStaleness, d.MaxStaleness)
 	defDur("JWTGATE_WARMUP_TIMEOUT", &c.WarmupTimeout, d.WarmupTimeout)
 	defDur("JWTGATE_TOKEN_CACHE_TTL", &c.TokenCacheMaxTTL, d.TokenCacheMaxTTL)
+	defDur("JWTGATE_DPOP_MAX_AGE", &c.DPoPMaxAge, d.DPoPMaxAge)
+	if !b.isSet("JWTGATE_DPOP_ALGORITHMS") {
+		c.DPoPAlgorithms = d.DPoPAlgorithms
+	}
+	if !b.isSet("JWTGATE_REPLAY_STORE") {
+		c.ReplayStore = d.ReplayStore
+	}
 	if !b.isSet("JWTGATE_REQUIRE_EXPIRATION") {
 		c.RequireExpiration = true
 	}
@@ -214,6 +221,9 @@ func Default() *Config {
 		ClaimHeaders:      DefaultClaimHeaders(),
 		HTTPAPIResponse:   HTTPAPISimple,
 		FailedStatus:      DefaultFailedStatus,
+		DPoPAlgorithms:    append([]string(nil), DefaultDPoPAlgorithms...),
+		DPoPMaxAge:        DefaultDPoPMaxAge,
+		ReplayStore:       ReplayStoreMemory,
 		RuleCostLimit:     DefaultRuleCostLimit,
 	}
 }

@@ -92,6 +92,14 @@ type Config struct {
 	HTTPAPIResponse      string            // JWTGATE_HTTPAPI_RESPONSE: "simple" or "iam"
 	FailedStatus         int               // APIM failed-validation-httpcode / policy failed_validation_httpcode (Azure handler only; default 401)
 	FailedMessage        string            // APIM failed-validation-error-message / policy failed_validation_error_message
+
+	// Sender-constrained tokens (DPoP, RFC 9449; certificate-bound, RFC 8705).
+	DPoPAlgorithms     []string      // JWTGATE_DPOP_ALGORITHMS (default DefaultDPoPAlgorithms)
+	DPoPMaxAge         time.Duration // JWTGATE_DPOP_MAX_AGE (60s): oldest acceptable proof iat, plus the clock skew
+	ReplayStore        string        // JWTGATE_REPLAY_STORE: "memory" (default) or redis://… / rediss://…
+	PublicURL          string        // JWTGATE_PUBLIC_URL: scheme://host[:port][/prefix] a proof's htu starts with
+	ClientCertHeader   string        // JWTGATE_CLIENT_CERT_HEADER: trusted front end's certificate header (Azure handler)
+	RequireBoundTokens bool          // JWTGATE_REQUIRE_BOUND_TOKENS: refuse tokens without cnf
 }
 
 // StaticKey is a key given in configuration rather than fetched.
@@ -174,6 +182,7 @@ type FieldRule struct {
 // Defaults used when a setting is absent.
 const (
 	DefaultHTTPTimeout      = 2 * time.Second
+	DefaultDPoPMaxAge       = 60 * time.Second
 	DefaultJWKSCooldown     = 30 * time.Second
 	DefaultRefreshInterval  = time.Hour
 	MinRefreshInterval      = 5 * time.Minute
@@ -190,6 +199,13 @@ const (
 
 // DefaultAlgorithms are the asymmetric algorithms allowed by default.
 // HS256/384/512 are added only for configured secrets.
+// DefaultDPoPAlgorithms are the DPoP proof algorithms accepted by default:
+// the asymmetric ones clients use (never none, never HMAC).
+var DefaultDPoPAlgorithms = []string{"ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"}
+
+// ReplayStoreMemory is JWTGATE_REPLAY_STORE's default: a per-process store.
+const ReplayStoreMemory = "memory"
+
 var DefaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
 // Defaults for token extraction and answers.

@@ -141,6 +141,19 @@ var envParsers = map[string]func(b *builder, name, v string){
 	"JWTGATE_HTTPAPI_RESPONSE": func(b *builder, n, v string) {
 		b.setString(n, n, strings.ToLower(v), &b.c.HTTPAPIResponse)
 	},
+	"JWTGATE_DPOP_ALGORITHMS": func(b *builder, n, v string) { b.setList(n, n, splitList(v), &b.c.DPoPAlgorithms) },
+	"JWTGATE_DPOP_MAX_AGE":    func(b *builder, n, v string) { b.setDuration(n, n, v, &b.c.DPoPMaxAge) },
+	"JWTGATE_REPLAY_STORE":    func(b *builder, n, v string) { b.setString(n, n, strings.TrimSpace(v), &b.c.ReplayStore) },
+	"JWTGATE_PUBLIC_URL":      func(b *builder, n, v string) { b.setString(n, n, strings.TrimSpace(v), &b.c.PublicURL) },
+	"JWTGATE_CLIENT_CERT_HEADER": func(b *builder, n, v string) {
+		b.setString(n, n, strings.TrimSpace(v), &b.c.ClientCertHeader)
+	},
+	"JWTGATE_REQUIRE_BOUND_TOKENS": func(b *builder, n, v string) {
+		if x, ok := b.parseBool(n, v); ok {
+			b.c.RequireBoundTokens = x
+			b.mark(n, n)
+		}
+	},
 	"JWTGATE_JWKS":        func(b *builder, n, v string) { b.addJWKS(n, n, v) },
 	"JWTGATE_PUBLIC_KEYS": func(b *builder, n, v string) { b.addPEM(n, n, v, StaticKey{}) },
 	"JWTGATE_HMAC_SECRETS": func(b *builder, n, v string) {

@@ -306,6 +306,26 @@ func TestFromEnvVariables(t *testing.T) {
 		{"httpapi response iam", map[string]string{"JWTGATE_HTTPAPI_RESPONSE": "IAM"}, func(c *Config) bool { return c.HTTPAPIResponse == "iam" }, ""},
 		{"httpapi response invalid", map[string]string{"JWTGATE_HTTPAPI_RESPONSE": "json"}, nil, `JWTGATE_HTTPAPI_RESPONSE: "json" is neither simple nor iam`},
 
+		// sender-constrained tokens
+		{"dpop defaults", map[string]string{}, func(c *Config) bool {
+			return reflect.DeepEqual(c.DPoPAlgorithms, DefaultDPoPAlgorithms) && c.DPoPMaxAge == time.Minute && c.ReplayStore == "memory" && !c.RequireBoundTokens && c.PublicURL == "" && c.ClientCertHeader == ""
+		}, ""},
+		{"dpop algorithms", map[string]string{"JWTGATE_DPOP_ALGORITHMS": "ES256,EdDSA"}, func(c *Config) bool { return reflect.DeepEqual(c.DPoPAlgorithms, []string{"ES256", "EdDSA"}) }, ""},
+		{"dpop algorithm HS256", map[string]string{"JWTGATE_DPOP_ALGORITHMS": "ES256,HS256"}, nil, "JWTGATE_DPOP_ALGORITHMS: HS256 is symmetric"},
+		{"dpop algorithm none", map[string]string{"JWTGATE_DPOP_ALGORITHMS": "none"}, nil, `JWTGATE_DPOP_ALGORITHMS: unknown algorithm "none"`},
+		{"dpop max age", map[string]string{"JWTGATE_DPOP_MAX_AGE": "5m"}, func(c *Config) bool { return c.DPoPMaxAge == 5*time.Minute }, ""},
+		{"dpop max age too long", map[string]string{"JWTGATE_DPOP_MAX_AGE": "1h"}, nil, "JWTGATE_DPOP_MAX_AGE: must be between 1s and 10m0s"},
+		{"replay store redis", map[string]string{"JWTGATE_REPLAY_STORE": "rediss://:pw@cache.example.com:6380/2"}, func(c *Config) bool { return c.ReplayStore == "rediss://:pw@cache.example.com:6380/2" }, ""},
+		{"replay store unknown scheme", map[string]string{"JWTGATE_REPLAY_STORE": "memcached://h:1"}, nil, `JWTGATE_REPLAY_STORE: must be "memory"`},
+		{"replay store database not a number", map[string]string{"JWTGATE_REPLAY_STORE": "redis://u:s3cret@h:1/x"}, nil, "JWTGATE_REPLAY_STORE: redis://u:xxxxx@h:1/x: the database is a number"},
+		{"public url", map[string]string{"JWTGATE_PUBLIC_URL": "https://api.example.com/v1"}, func(c *Config) bool { return c.PublicURL == "https://api.example.com/v1" }, ""},
+		{"public url relative", map[string]string{"JWTGATE_PUBLIC_URL": "/v1"}, nil, "JWTGATE_PUBLIC_URL: must be an absolute URL"},
+		{"public url with query", map[string]string{"JWTGATE_PUBLIC_URL": "https://h/v1?x=1"}, nil, "JWTGATE_PUBLIC_URL: must be scheme://host"},
+		{"client cert header", map[string]string{"JWTGATE_CLIENT_CERT_HEADER": "X-ARR-ClientCert"}, func(c *Config) bool { return c.ClientCertHeader == "X-ARR-ClientCert" }, ""},
+		{"client cert header invalid", map[string]string{"JWTGATE_CLIENT_CERT_HEADER": "X Cert"}, nil, `JWTGATE_CLIENT_CERT_HEADER: "X Cert" is not a header name`},
+		{"require bound tokens", map[string]string{"JWTGATE_REQUIRE_BOUND_TOKENS": "true"}, func(c *Config) bool { return c.RequireBoundTokens }, ""},
+		{"require bound tokens not a boolean", map[string]string{"JWTGATE_REQUIRE_BOUND_TOKENS": "yes please"}, nil, `JWTGATE_REQUIRE_BOUND_TOKENS: "yes please" is not a boolean`},
+
 		// files
 		{"policy file missing", map[string]string{"JWTGATE_POLICY_FILE": "/nonexistent/policy.yaml"}, nil, "JWTGATE_POLICY_FILE: cannot read /nonexistent/policy.yaml"},
 		{"APIM policy file missing", map[string]string{"JWTGATE_APIM_POLICY_FILE": "/nonexistent/policy.xml"}, nil, "JWTGATE_APIM_POLICY_FILE: cannot read /nonexistent/policy.xml"},

@@ -24,6 +24,8 @@ const (
 	MaxTokenCacheSize   = 10_000_000
 	MaxTokenCacheMaxTTL = 24 * time.Hour
 	MinHMACSecretBytes  = 32
+	MinDPoPMaxAge       = time.Second
+	MaxDPoPMaxAge       = 10 * time.Minute
 	MinRuleCostLimit    = 1_000
 	MaxRuleCostLimit    = 1_000_000_000
 )
@@ -49,6 +51,7 @@ func (c *Config) Validate() error {
 	v.rules(c)
 	v.cache(c)
 	v.output(c)
+	v.senderConstrained(c)
 	return errors.Join(v.errs...)
 }
 
@@ -562,4 +565,72 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// senderConstrained checks the DPoP and certificate-binding settings.
+func (v *validator) senderConstrained(c *Config) {
+	for _, alg := range c.DPoPAlgorithms {
+		switch {
+		case !knownAlgorithms[alg]:
+			v.fail("JWTGATE_DPOP_ALGORITHMS", "unknown algorithm %q", alg)
+		case strings.HasPrefix(alg, "HS"):
+			v.fail("JWTGATE_DPOP_ALGORITHMS", "%s is symmetric; a DPoP proof is signed with the client's private key", alg)
+		}
+	}
+	if c.DPoPMaxAge < MinDPoPMaxAge || c.DPoPMaxAge > MaxDPoPMaxAge {
+		v.fail("JWTGATE_DPOP_MAX_AGE", "must be between %v and %v", MinDPoPMaxAge, MaxDPoPMaxAge)
+	}
+	if err := checkReplayStore(c.ReplayStore); err != nil {
+		v.fail("JWTGATE_REPLAY_STORE", "%v", err)
+	}
+	if c.PublicURL != "" {
+		if err := checkPublicURL(c.PublicURL); err != nil {
+			v.fail("JWTGATE_PUBLIC_URL", "%v", err)
+		}
+	}
+	if c.ClientCertHeader != "" && !validToken(c.ClientCertHeader) {
+		v.fail("JWTGATE_CLIENT_CERT_HEADER", "%q is not a header name", c.ClientCertHeader)
+	}
+}
+
+// checkReplayStore accepts "memory" (or empty) and redis:// or rediss://
+// URLs with a host and an optional numeric database. Errors never quote a
+// password.
+func checkReplayStore(spec string) error {
+	if spec == "" || strings.EqualFold(spec, ReplayStoreMemory) {
+		return nil
+	}
+	u, err := url.Parse(spec)
+	if err != nil {
+		return errors.New(`must be "memory", redis://host:port/db or rediss://host:port/db (not a URL)`)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "redis", "rediss":
+	default:
+		return errors.New(`must be "memory", redis://host:port/db or rediss://host:port/db`)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%s has no host", u.Redacted())
+	}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+		for _, r := range db {
+			if r < '0' || r > '9' {
+				return fmt.Errorf("%s: the database is a number", u.Redacted())
+			}
+		}
+	}
+	return nil
+}
+
+// checkPublicURL accepts an absolute http(s) URL with a host, an optional
+// path prefix, and nothing else (no query, fragment or user information).
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errors.New("must be an absolute URL: https://host[:port][/prefix]")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "?") || strings.HasSuffix(raw, "#") {
+		return errors.New("must be scheme://host[:port][/prefix] without user, query or fragment")
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/keys"
+	"github.com/jwtgate/jwtgate/shared/replaystore"
 	"github.com/jwtgate/jwtgate/shared/validate"
 )
 
@@ -85,8 +86,14 @@ func New(ctx context.Context, cfg *config.Config, opts ...Option) (*Core, error)
 		}
 		vopts = append(vopts, validate.WithDecrypter(d))
 	}
+	replay, err := replaystore.Open(cfg.ReplayStore, replaystore.Options{Timeout: cfg.HTTPTimeout, Now: o.now})
+	if err != nil {
+		return nil, fmt.Errorf("JWTGATE_REPLAY_STORE: %w", err)
+	}
+	vopts = append(vopts, validate.WithReplayStore(replay))
 	v, err := validate.New(cfg, store, vopts...)
 	if err != nil {
+		_ = replay.Close()
 		return nil, err
 	}
 	c := &Core{cfg: cfg, keys: store, validator: v}

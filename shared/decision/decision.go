@@ -71,6 +71,28 @@ type Request struct {
 	// ("/orders/42"), or "" when unknown.
 	Path string
 
+	// --- Sender-constrained tokens (DPoP, RFC 9449; mTLS, RFC 8705) ---
+
+	// CalledHost and CalledPath are the host (with any port) and the path
+	// the client called, as it sent them (stage or base-path mapping
+	// included), from which the core builds the URL a DPoP proof's htu
+	// must match (JWTGATE_PUBLIC_URL replaces the scheme and host).
+	CalledHost string
+	CalledPath string
+	// ClientCert is the client certificate the platform saw: PEM (API
+	// Gateway mutual TLS), or the raw value of the trusted front end's
+	// certificate header (base64 DER, PEM, URL-encoded PEM or an Envoy
+	// XFCC element). "" when there is none.
+	ClientCert string
+	// ClientCertFromPlatform tells that the platform itself is the source
+	// of client certificates (API Gateway mutual TLS), even when it saw
+	// none: the core then never reads JWTGATE_CLIENT_CERT_HEADER, which a
+	// client could set itself.
+	ClientCertFromPlatform bool
+	// NoBindingChannel tells that the platform cannot deliver a DPoP proof
+	// or a client certificate (REST TOKEN authorizers receive one header),
+	// so a sender-constrained token is refused.
+	NoBindingChannel bool
 	// Fields for rules (request.host, request.source_ip); "" when the
 	// platform does not give them.
 	// Host is the host the caller addressed ("api.example.com").
@@ -142,6 +164,20 @@ type Decision struct {
 	// field rules (config.FieldRule) whose requirements an allowed token
 	// does not meet, sorted and without repeats. AppSync nulls them.
 	DeniedFields []string
+
+	// --- Sender-constrained tokens ---
+
+	// SenderConstrained tells that the decision depended on a DPoP proof or
+	// a client certificate: it holds for this request only, so adapters
+	// must not let it be reused (CacheUntil is zero, and Lambda policies
+	// name exactly this call).
+	SenderConstrained bool
+	// DPoP tells that the request used the DPoP scheme or the token is
+	// DPoP-bound: a 401 then carries a DPoP challenge (RFC 9449 §7.1).
+	DPoP bool
+	// DPoPAlgorithms lists the proof algorithms accepted, for the
+	// challenge's algs parameter (set when DPoP is).
+	DPoPAlgorithms []string
 }
 
 // Allowed reports whether the decision allows the request.

@@ -33,6 +33,15 @@ const (
 	KeyIssuerMismatch   Reason = "key_issuer_mismatch"
 	TokenUseInvalid     Reason = "token_use_invalid"
 
+	// unauthenticated (401): sender-constrained tokens
+	DPoPProofInvalid           Reason = "dpop_proof_invalid"
+	DPoPReplayed               Reason = "dpop_replayed"
+	DPoPBindingMismatch        Reason = "dpop_binding_mismatch"
+	TokenBound                 Reason = "token_bound"
+	TokenNotBound              Reason = "token_not_bound"
+	CertificateMissing         Reason = "certificate_missing"
+	CertificateBindingMismatch Reason = "certificate_binding_mismatch"
+
 	// forbidden (403)
 	ScopeMissing     Reason = "scope_missing"
 	ClaimMissing     Reason = "claim_missing"
@@ -44,4 +53,7 @@ const (
 	// unavailable (503)
 	KeysUnavailable Reason = "keys_unavailable"
 	InternalError   Reason = "internal_error"
+	// unavailable (503): the DPoP replay store could not be reached, so a
+	// proof cannot be checked for replay (never allow).
+	ReplayStoreUnavailable Reason = "replay_store_unavailable"
 )

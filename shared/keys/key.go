@@ -78,3 +78,9 @@ func (k *Key) Fits(alg string) bool {
 	}
 	return false
 }
+
+// FromPublic checks a Go public key (*rsa.PublicKey, *ecdsa.PublicKey or
+// ed25519.PublicKey) as a fetched key is checked (RSA size and exponent,
+// curve, point on the curve) and wraps it in a Key with its kty and crv
+// set. DPoP proofs carry their key in the header and use it.
+func FromPublic(pub any) (*Key, error) { return publicKey(pub) }

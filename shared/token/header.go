@@ -15,7 +15,9 @@ import (
 // an unencoded payload), wrong JSON types, and an x5c that is not a chain
 // of base64 DER certificates. Keys are never taken from jwk or x5c; this
 // only keeps jwtgate from accepting what jwx refuses.
-func checkRegisteredHeader(hdr jsonstrict.Object) *Error {
+//
+// allowJWK leaves jwk to the caller (DPoP proofs, ParseWithJWK).
+func checkRegisteredHeader(hdr jsonstrict.Object, allowJWK bool) *Error {
 	for _, m := range hdr.Members() {
 		switch m.Name {
 		case "b64":
@@ -25,6 +27,9 @@ func checkRegisteredHeader(hdr jsonstrict.Object) *Error {
 				return fail(decision.TokenMalformed, "token header %s is not a string", m.Name)
 			}
 		case "jwk":
+			if allowJWK {
+				continue
+			}
 			// Never used, and jwx refuses any jwk it cannot import as a
 			// key: refusing it outright keeps jwtgate no laxer than jwx
 			// without a second JWK parser (RFC 8725 §3.10).

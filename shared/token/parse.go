@@ -41,6 +41,18 @@ func Segments(tok string) int { return strings.Count(tok, ".") + 1 }
 // outside allowed, and any crit header (no extension is understood, so
 // b64:false is never honoured).
 func Parse(tok string, maxBytes int, allowed func(*Algorithm) bool) (Parsed, *Error) {
+	return parse(tok, maxBytes, allowed, false)
+}
+
+// ParseWithJWK is Parse for a JWS whose header carries the signer's own
+// public key in jwk, as a DPoP proof does (RFC 9449 §4.2): the jwk member
+// is left to the caller, which must check it and verify with it. Tokens
+// never take this path: their keys come only from configuration.
+func ParseWithJWK(tok string, maxBytes int, allowed func(*Algorithm) bool) (Parsed, *Error) {
+	return parse(tok, maxBytes, allowed, true)
+}
+
+func parse(tok string, maxBytes int, allowed func(*Algorithm) bool, allowJWK bool) (Parsed, *Error) {
 	var p Parsed
 	if len(tok) > maxBytes {
 		return p, fail(decision.TokenTooLarge, "token is larger than %d bytes", maxBytes)
@@ -89,7 +101,7 @@ func Parse(tok string, maxBytes int, allowed func(*Algorithm) bool) (Parsed, *Er
 	if jerr != nil {
 		return p, &Error{Reason: decision.TokenMalformed, Msg: "token header is not a strict JSON object", Err: jerr}
 	}
-	if pe := p.readHeader(hdr, allowed); pe != nil {
+	if pe := p.readHeader(hdr, allowed, allowJWK); pe != nil {
 		return p, pe
 	}
 	p.Header = hdr
@@ -109,7 +121,7 @@ func (p *Parsed) ParseClaims() *Error {
 	return nil
 }
 
-func (p *Parsed) readHeader(hdr jsonstrict.Object, allowed func(*Algorithm) bool) *Error {
+func (p *Parsed) readHeader(hdr jsonstrict.Object, allowed func(*Algorithm) bool, allowJWK bool) *Error {
 	v, ok := hdr.Get("alg")
 	if !ok {
 		return fail(decision.TokenMalformed, "token header has no alg")
@@ -142,7 +154,7 @@ func (p *Parsed) readHeader(hdr jsonstrict.Object, allowed func(*Algorithm) bool
 		// not understand; jwtgate understands none (b64 included).
 		return fail(decision.CritUnsupported, "token header lists critical extensions jwtgate does not support")
 	}
-	return checkRegisteredHeader(hdr)
+	return checkRegisteredHeader(hdr, allowJWK)
 }
 
 // decodeSegment decodes strict unpadded base64url in one pass: any byte

@@ -20,6 +20,7 @@ type verified struct {
 	key     *keys.Key
 	expires time.Time // never after exp
 	fwd     map[string]any
+	cnf     confirmation // the token's cnf claim, read once
 	rules   *rules.Token // the claims and header as rules read them (nil: no rules)
 }
 

@@ -36,6 +36,7 @@ type tokenSource uint8
 const (
 	fromNowhere tokenSource = iota
 	fromHeader
+	fromHeaderDPoP // the header with the DPoP scheme (RFC 9449 §7.1)
 	fromQuery
 	fromCookie
 	fromWebSocketProtocol
@@ -49,6 +50,8 @@ func (e extractor) describe(s tokenSource) string {
 			return "the " + e.header + " header (bare token, no scheme)"
 		}
 		return "the " + e.header + " header (" + e.scheme + " scheme)"
+	case fromHeaderDPoP:
+		return "the " + e.header + " header (DPoP scheme)"
 	case fromQuery:
 		return "the query parameter " + e.query
 	case fromCookie:
@@ -82,7 +85,10 @@ func (e extractor) extract(r *decision.Request) (string, tokenSource, *token.Err
 			if len(vals) > 1 {
 				return "", fromHeader, &token.Error{Reason: decision.TokenMalformed, Msg: "more than one " + e.header + " header"}
 			}
-			t, err := e.fromHeader(vals[0])
+			t, dpop, err := e.fromHeader(vals[0])
+			if dpop {
+				return t, fromHeaderDPoP, err
+			}
 			return t, fromHeader, err
 		}
 	}
@@ -144,20 +150,25 @@ func (e extractor) fromSubprotocol(r *decision.Request) (tok string, found bool,
 	return t, true, terr
 }
 
-func (e extractor) fromHeader(v string) (string, *token.Error) {
+// fromHeader reads the header value: the configured scheme, or DPoP
+// (dpop true), then exactly one token.
+func (e extractor) fromHeader(v string) (string, bool, *token.Error) {
 	if e.scheme == "" {
-		return checkBare(strings.TrimSpace(v))
+		t, terr := checkBare(strings.TrimSpace(v))
+		return t, false, terr
 	}
 	scheme, rest, ok := strings.Cut(v, " ")
-	if !strings.EqualFold(scheme, e.scheme) {
+	dpop := strings.EqualFold(scheme, "DPoP")
+	if !dpop && !strings.EqualFold(scheme, e.scheme) {
 		// RFC 6750 §3.1: a request without a bearer token is not a
 		// malformed bearer request; it just has no token.
-		return "", &token.Error{Reason: decision.TokenMissing, Msg: "no " + e.scheme + " token in the " + e.header + " header"}
+		return "", false, &token.Error{Reason: decision.TokenMissing, Msg: "no " + e.scheme + " token in the " + e.header + " header"}
 	}
 	if !ok {
-		return "", &token.Error{Reason: decision.TokenMalformed, Msg: e.header + " header has the scheme but no token"}
+		return "", dpop, &token.Error{Reason: decision.TokenMalformed, Msg: e.header + " header has the scheme but no token"}
 	}
-	return checkBare(strings.TrimLeft(rest, " "))
+	t, terr := checkBare(strings.TrimLeft(rest, " "))
+	return t, dpop, terr
 }
 
 // checkBare accepts exactly one word: no space inside. Any other byte

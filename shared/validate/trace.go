@@ -97,6 +97,7 @@ const (
 	CheckKeyIssuer      = "key issuer"
 	CheckTokenUse       = "token use"
 	CheckClient         = "client"
+	CheckBinding        = "sender binding"
 	CheckRoutes         = "route rules"
 	CheckScopes         = "scopes"
 	CheckRequiredClaims = "required claims"
@@ -106,7 +107,7 @@ const (
 var Checks = []string{
 	CheckExtraction, CheckSize, CheckDecryption, CheckHeader, CheckClaims,
 	CheckType, CheckIssuer, CheckKey, CheckSignature, CheckKeyIssuer,
-	CheckTokenUse, CheckAudience, CheckTimes, CheckClient, CheckRoutes,
+	CheckTokenUse, CheckAudience, CheckTimes, CheckBinding, CheckClient, CheckRoutes,
 	CheckScopes, CheckRequiredClaims, CheckRules,
 }
 

@@ -72,7 +72,7 @@ func TestTraceRecordsChecksInRunOrder(t *testing.T) {
 		got = append(got, s.Check)
 	}
 	want := []string{CheckExtraction, CheckSize, CheckDecryption, CheckHeader, CheckClaims, CheckType,
-		CheckIssuer, CheckKey, CheckSignature, CheckKeyIssuer, CheckTokenUse, CheckAudience, CheckTimes, CheckClient,
+		CheckIssuer, CheckKey, CheckSignature, CheckKeyIssuer, CheckTokenUse, CheckAudience, CheckTimes, CheckBinding, CheckClient,
 		CheckRoutes, CheckScopes, CheckRequiredClaims}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("checks ran as\n %v\nwant\n %v", got, want)

@@ -36,6 +36,7 @@ import (
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/jsonstrict"
 	"github.com/jwtgate/jwtgate/shared/keys"
+	"github.com/jwtgate/jwtgate/shared/replaystore"
 	"github.com/jwtgate/jwtgate/shared/rules"
 	"github.com/jwtgate/jwtgate/shared/token"
 )
@@ -78,6 +79,7 @@ type Validator struct {
 	cache      *tokenCache
 	cacheTTL   time.Duration
 	forward    []string
+	binding    bindingPolicy
 	rule       *rules.Rule // the top-level rule (nil: none)
 	hasRules   bool        // any rule is configured: verified tokens carry their CEL form
 }
@@ -118,6 +120,7 @@ func New(cfg *config.Config, ks KeySource, opts ...Option) (*Validator, error) {
 		clients:    cfg.ClientIDs,
 		clientAuth: cfg.APIMImport,
 		tokenUse:   cfg.TokenUse,
+		binding:    newBindingPolicy(cfg),
 	}
 	if v.maxBytes <= 0 {
 		v.maxBytes = config.DefaultMaxTokenBytes
@@ -146,6 +149,9 @@ func New(cfg *config.Config, ks KeySource, opts ...Option) (*Validator, error) {
 	}
 	for _, o := range opts {
 		o(v)
+	}
+	if v.binding.replay == nil {
+		v.binding.replay = replaystore.NewMemory(0, v.now)
 	}
 	return v, nil
 }
@@ -180,6 +186,7 @@ func (v *Validator) decide(ctx context.Context, r *decision.Request, tr *Trace) 
 		return deny(terr)
 	}
 	tok, src, terr := v.extract.extract(r)
+	dpopScheme := src == fromHeaderDPoP
 	if terr != nil {
 		if tr.On() {
 			terr := *terr
@@ -212,17 +219,36 @@ func (v *Validator) decide(ctx context.Context, r *decision.Request, tr *Trace) 
 			if unavailable {
 				return decision.Decision{Outcome: decision.Unavailable, Reason: decision.KeysUnavailable, Detail: err.Msg}
 			}
-			return deny(err)
+			return v.withChallenge(deny(err), dpopScheme)
 		}
 		if cache != nil {
 			cache.put(ver)
 		}
 	} else if terr := v.checkTimes(&ver.reg, now.Unix()); terr != nil {
-		return deny(terr)
+		return v.withChallenge(deny(terr), dpopScheme)
+	}
+	constrained, refusal := v.checkBinding(ctx, ver, tok, dpopScheme, r, now)
+	if refusal != nil {
+		if tr.On() {
+			tr.Fail(CheckBinding, &token.Error{Reason: refusal.Reason, Msg: refusal.Detail})
+		}
+		return *refusal
+	}
+	if tr.On() {
+		if constrained {
+			tr.Pass(CheckBinding, "the DPoP proof or client certificate matches the token's cnf")
+		} else {
+			tr.Skip(CheckBinding, "the token has no cnf (a bearer token)")
+		}
 	}
 	d = v.authorize(ver, r, now, tr)
 	d.CacheHit = hit
-	return d
+	if constrained {
+		// The decision holds for this proof or certificate only.
+		d.SenderConstrained = true
+		d.CacheUntil = time.Time{}
+	}
+	return v.withChallenge(d, dpopScheme || ver.cnf.jkt != "")
 }
 
 // verify runs every check that does not depend on the request: shape,
@@ -402,7 +428,7 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 			expires = e
 		}
 	}
-	ver := &verified{tok: tok, claims: p.Claims, reg: reg, key: key, expires: expires}
+	ver := &verified{tok: tok, claims: p.Claims, reg: reg, key: key, expires: expires, cnf: readConfirmation(p.Claims)}
 	ver.fwd = v.forwarded(&ver.reg, p.Claims)
 	if v.hasRules {
 		ver.rules = rules.NewToken(p.Claims, p.Header)

@@ -278,12 +278,15 @@ func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, 
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
 		req.Host = h.forwardedHost(req.Header, req.Host)
+		req.CalledHost, req.CalledPath = req.Host, o.path
 		return req, nil
 	}
 	if req.Method, err = checkMethod(t.Method); err != nil {
 		return nil, errors.New("Data.req.Method is missing or invalid")
 	}
 	req.Path = reqPath
+	// A DPoP proof names the URL the client called: Data.req.Url.
+	req.CalledHost, req.CalledPath = req.Host, triggerURLPath(t.URL, reqPath)
 	req.Query = url.Values{}
 	if q, err := url.ParseQuery(rawQuery); err == nil {
 		req.Query = q
@@ -336,6 +339,19 @@ func triggerPath(t *HTTPTriggerRequest) (path, rawQuery string, err error) {
 		return "", "", errors.New("Data.req.Params.path: " + err.Error())
 	}
 	return p, rawQuery, nil
+}
+
+// triggerURLPath is Data.req.Url's raw path (the /api/authorize prefix
+// included), or fallback when the URL has none.
+func triggerURLPath(u, fallback string) string {
+	if strings.HasPrefix(u, "/") {
+		p, _, _ := strings.Cut(u, "?")
+		return p
+	}
+	if p, _, err := splitURIPath(u); err == nil {
+		return p
+	}
+	return fallback
 }
 
 // flattenHeaders joins each header's values for the output binding.

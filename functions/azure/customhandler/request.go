@@ -286,6 +286,7 @@ func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Re
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
 		req.Host = h.forwardedHost(r.Header, req.Host)
+		req.CalledHost, req.CalledPath = req.Host, o.path
 		return req, ShapeForwardAuth, nil
 	}
 	if req.Method, err = checkMethod(r.Method); err != nil {
@@ -295,6 +296,9 @@ func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Re
 		return nil, ShapeProxy, errors.New("invalid query string")
 	}
 	req.Path, req.Query = reqPath, q
+	// A DPoP proof names the URL the client called: this request's own
+	// host and whole path (the /api/authorize prefix included).
+	req.CalledHost, req.CalledPath = r.Host, rawRequestPath(r)
 	return req, ShapeProxy, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 )
 
@@ -66,11 +67,20 @@ func (h *Handler) render(d decision.Decision) answer {
 		if h.failMsg != "" {
 			b.Detail = h.failMsg
 		}
-		if d.Reason == decision.TokenMissing {
+		switch {
+		case d.Reason == decision.TokenMissing:
 			// RFC 6750 §3.1: no error code when the request carried no
 			// authentication information.
 			hdr.Set("WWW-Authenticate", h.challenge())
-		} else {
+		case dpopChallenge(d):
+			// RFC 9449 §7.1: a DPoP request (or a DPoP-bound token) gets
+			// a DPoP challenge naming the accepted proof algorithms.
+			b.Error = "invalid_token"
+			if d.Reason == decision.DPoPProofInvalid || d.Reason == decision.DPoPReplayed {
+				b.Error = "invalid_dpop_proof"
+			}
+			hdr.Set("WWW-Authenticate", h.challengeFor("DPoP", "error", b.Error, "error_description", b.Detail, "algs", dpopAlgs(d)))
+		default:
 			b.Error = "invalid_token"
 			hdr.Set("WWW-Authenticate", h.challenge("error", b.Error, "error_description", b.Detail))
 		}
@@ -82,7 +92,11 @@ func (h *Handler) render(d decision.Decision) answer {
 		if scope := scopeList(d.MissingScopes); scope != "" {
 			params = append(params, "scope", scope)
 		}
-		hdr.Set("WWW-Authenticate", h.challenge(params...))
+		if d.DPoP {
+			hdr.Set("WWW-Authenticate", h.challengeFor("DPoP", append(params, "algs", dpopAlgs(d))...))
+		} else {
+			hdr.Set("WWW-Authenticate", h.challenge(params...))
+		}
 	default: // Unavailable, and any outcome this adapter does not know
 		status = http.StatusServiceUnavailable
 		b.Outcome = decision.Unavailable.String()
@@ -110,11 +124,34 @@ func (h *Handler) retryAfterSeconds() int {
 	return s
 }
 
+// dpopChallenge tells whether a 401 answers with the DPoP scheme: the
+// request used it or the token is DPoP-bound, or the refusal is about a
+// proof.
+func dpopChallenge(d decision.Decision) bool {
+	switch d.Reason {
+	case decision.DPoPProofInvalid, decision.DPoPReplayed, decision.DPoPBindingMismatch:
+		return true
+	}
+	return d.DPoP
+}
+
+// dpopAlgs is the challenge's algs parameter: the accepted proof algorithms.
+func dpopAlgs(d decision.Decision) string {
+	algs := d.DPoPAlgorithms
+	if len(algs) == 0 {
+		algs = config.DefaultDPoPAlgorithms
+	}
+	return strings.Join(algs, " ")
+}
+
 // challenge builds a Bearer challenge from name/value pairs; every value is
 // a quoted-string restricted to RFC 6750's character set.
-func (h *Handler) challenge(params ...string) string {
+func (h *Handler) challenge(params ...string) string { return h.challengeFor("Bearer", params...) }
+
+// challengeFor builds a challenge of the given scheme (Bearer or DPoP).
+func (h *Handler) challengeFor(scheme string, params ...string) string {
 	var sb strings.Builder
-	sb.WriteString("Bearer")
+	sb.WriteString(scheme)
 	sep := " "
 	if h.realm != "" {
 		sb.WriteString(` realm="` + quotable(h.realm) + `"`)

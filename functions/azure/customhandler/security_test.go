@@ -55,15 +55,22 @@ func realHandler(t *testing.T, opts ...Option) *Handler {
 
 // hs256 mints a token signed with secTestSecret carrying scope.
 func hs256(t *testing.T, scope string) string {
+	return hs256With(t, map[string]any{"scope": scope, "iat": time.Now().Unix()})
+}
+
+// hs256With mints a token signed with secTestSecret: issuer, audience,
+// sub and an exp an hour away, plus extra claims.
+func hs256With(t *testing.T, extra map[string]any) string {
 	t.Helper()
-	enc := base64.RawURLEncoding
-	claims, err := json.Marshal(map[string]any{
-		"iss": secTestIssuer, "aud": secTestAudience, "sub": "user-1", "scope": scope,
-		"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
-	})
+	c := map[string]any{"iss": secTestIssuer, "aud": secTestAudience, "sub": "user-1", "exp": time.Now().Add(time.Hour).Unix()}
+	for k, v := range extra {
+		c[k] = v
+	}
+	claims, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	enc := base64.RawURLEncoding
 	input := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString(claims)
 	m := hmac.New(sha256.New, secTestSecret)
 	m.Write([]byte(input))

@@ -74,7 +74,10 @@ func (p probe) context() (c contextProbe, ok bool) {
 // v1Extra holds payload 1.0 fields that events.APIGatewayV2CustomAuthorizerV1Request
 // does not declare but HTTP APIs may send.
 type v1Extra struct {
-	RouteArn                        string              `json:"routeArn"` //nolint:staticcheck // API Gateway's spelling
+	RouteArn       string `json:"routeArn"` //nolint:staticcheck // API Gateway's spelling
+	RequestContext struct {
+		DomainName string `json:"domainName"`
+	} `json:"requestContext"`
 	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
 	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
 }
@@ -141,7 +144,8 @@ func parseToken(raw []byte, headerName string) (parsed, error) {
 	return parsed{
 		shape: ShapeRESTToken,
 		arn:   a,
-		req:   decision.Request{Header: h, Method: a.method, Path: a.path},
+		// One header reaches a TOKEN authorizer: no proof, no certificate.
+		req: decision.Request{Header: h, Method: a.method, Path: a.path, NoBindingChannel: true},
 	}, nil
 }
 
@@ -154,14 +158,21 @@ func parseRESTRequest(raw []byte) (parsed, error) {
 	if err != nil {
 		return parsed{}, err
 	}
+	h := mergeHeaders(ev.Headers, ev.MultiValueHeaders)
 	p := parsed{
 		shape: ShapeRESTRequest,
 		arn:   a,
 		req: decision.Request{
-			Header: mergeHeaders(ev.Headers, ev.MultiValueHeaders),
+			Header: h,
 			Query:  mergeQuery(ev.QueryStringParameters, ev.MultiValueQueryStringParameters),
 			Method: methodOf(ev.HTTPMethod, a),
 			Path:   a.path,
+			// DPoP htu: the Host header and requestContext.path (the
+			// path the client called, stage or base path included).
+			CalledHost:             singleHeader(h, "Host"),
+			CalledPath:             ev.RequestContext.Path,
+			ClientCert:             ev.RequestContext.Identity.ClientCert.ClientCertPem,
+			ClientCertFromPlatform: true,
 		},
 	}
 	// Rule fields: the Host header, the caller's address.
@@ -194,10 +205,14 @@ func parseV1(raw []byte) (parsed, error) {
 		shape: ShapeHTTPv1,
 		arn:   a,
 		req: decision.Request{
-			Header: mergeHeaders(ev.Headers, extra.MultiValueHeaders),
-			Query:  mergeQuery(ev.QueryStringParameters, extra.MultiValueQueryStringParameters),
-			Method: methodOf(ev.HTTPMethod, a),
-			Path:   a.path,
+			Header:                 mergeHeaders(ev.Headers, extra.MultiValueHeaders),
+			Query:                  mergeQuery(ev.QueryStringParameters, extra.MultiValueQueryStringParameters),
+			Method:                 methodOf(ev.HTTPMethod, a),
+			Path:                   a.path,
+			CalledHost:             extra.RequestContext.DomainName,
+			CalledPath:             ev.RequestContext.Path,
+			ClientCert:             ev.RequestContext.Identity.ClientCert.ClientCertPem,
+			ClientCertFromPlatform: true,
 		},
 	}
 	// Rule fields: the Host header, the caller's address.
@@ -231,11 +246,15 @@ func parseV2(raw []byte) (parsed, error) {
 		shape: ShapeHTTPv2,
 		arn:   a,
 		req: decision.Request{
-			Header:  mergeHeaders(ev.Headers, nil),
-			Query:   query,
-			Cookies: append([]string(nil), ev.Cookies...),
-			Method:  method,
-			Path:    path,
+			Header:                 mergeHeaders(ev.Headers, nil),
+			Query:                  query,
+			Cookies:                append([]string(nil), ev.Cookies...),
+			Method:                 method,
+			Path:                   path,
+			CalledHost:             ev.RequestContext.DomainName,
+			CalledPath:             ev.RawPath,
+			ClientCert:             ev.RequestContext.Authentication.ClientCert.ClientCertPem,
+			ClientCertFromPlatform: true,
 			// Rule fields: the domain the caller used, its address.
 			Host:     ev.RequestContext.DomainName,
 			SourceIP: ev.RequestContext.HTTP.SourceIP,
@@ -303,6 +322,14 @@ func stripStage(path, stage string) string {
 		return "/" + rest
 	}
 	return path
+}
+
+// singleHeader is the header's value when it appears exactly once.
+func singleHeader(h http.Header, name string) string {
+	if vs := h[name]; len(vs) == 1 {
+		return vs[0]
+	}
+	return ""
 }
 
 // methodOf prefers the event's own method and falls back to the ARN's.

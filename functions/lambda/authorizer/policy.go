@@ -233,6 +233,11 @@ func policy(effect string, resources []string) events.APIGatewayCustomAuthorizer
 //     here), or a Deny of the whole stage when there is nothing to allow.
 //   - Anything over the limits is narrowed to exactly this call, and when
 //     even that cannot be expressed, the whole stage is denied.
+//   - A sender-constrained decision (it depended on a DPoP proof or a
+//     client certificate) allows exactly this call and nothing else, or
+//     denies the whole stage when forbidden: a
+//     cached copy must never let another request through on this proof
+//     (the docs require TTL 0 and the DPoP header in the identity sources).
 //   - A top-level CEL rule that reads the request or the clock makes the
 //     decision hold for this call only (PerCall): allow exactly this call,
 //     or deny the whole stage. A route's when that reads them is never
@@ -240,7 +245,7 @@ func policy(effect string, resources []string) events.APIGatewayCustomAuthorizer
 //     rules above already keep it to this call.
 func policyFor(a arn, d decision.Decision) events.APIGatewayCustomAuthorizerPolicy {
 	deny := policy("Deny", []string{a.wholeAPI()})
-	if d.PerCall {
+	if d.PerCall || d.SenderConstrained {
 		if e := a.exact(); e != "" && d.Allowed() {
 			return policy("Allow", []string{e})
 		}

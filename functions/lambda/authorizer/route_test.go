@@ -103,6 +103,12 @@ func hmacCore(t *testing.T, doc string, extra map[string]string) (*core.Core, []
 	for k, v := range extra {
 		env[k] = v
 	}
+	return coreFromEnv(t, env), secret
+}
+
+// coreFromEnv builds the real core from env (config errors fail the test).
+func coreFromEnv(t *testing.T, env map[string]string) *core.Core {
+	t.Helper()
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -111,7 +117,7 @@ func hmacCore(t *testing.T, doc string, extra map[string]string) (*core.Core, []
 	if err != nil {
 		t.Fatalf("core: %v", err)
 	}
-	return c, secret
+	return c
 }
 
 // hs256 mints a token signed with secret.

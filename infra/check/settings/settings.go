@@ -28,10 +28,11 @@ func BicepParam(setting string) string {
 	return strings.ToLower(p[:1]) + p[1:]
 }
 
-// Secret reports whether a setting carries key material, which the
-// templates must not echo (NoEcho, @secure()).
+// Secret reports whether a setting carries key material or a password (a
+// Redis URL may hold one), which the templates must not echo (NoEcho,
+// @secure()).
 func Secret(setting string) bool {
-	return strings.Contains(setting, "SECRET") || strings.Contains(setting, "DECRYPTION")
+	return strings.Contains(setting, "SECRET") || strings.Contains(setting, "DECRYPTION") || setting == "JWTGATE_REPLAY_STORE"
 }
 
 // Required reports whether the deployer must give the setting a value.

@@ -19,18 +19,20 @@ import (
 	"flag"
 	"fmt"
 	"math/big"
+	"net/http"
 	"os"
 	"strings"
 
 	"github.com/jwtgate/jwtgate/shared/bench"
 	"github.com/jwtgate/jwtgate/shared/core"
 	"github.com/jwtgate/jwtgate/shared/decision"
+	"github.com/jwtgate/jwtgate/shared/devissuer"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 func main() {
 	alg := flag.String("alg", "RS256", "RS256, ES256 or EdDSA")
-	which := flag.String("case", "jwtgate", "floor or jwtgate")
+	which := flag.String("case", "jwtgate", "floor, jwtgate, or dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store)")
 	n := flag.Int("n", 200, "iterations")
 	flag.Parse()
 	if err := run(*alg, *which, *n); err != nil {
@@ -71,6 +73,10 @@ func run(alg, which string, n int) error {
 			reqs[t] = bench.Request(t)
 		}
 		check = func(tok string) bool { return c.Decide(context.Background(), reqs[tok]).Outcome == decision.Allow }
+	case "dpop":
+		if check, toks, err = dpopCase(f, alg, n); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unknown case %q", which)
 	}
@@ -83,6 +89,53 @@ func run(alg, which string, n int) error {
 		return fmt.Errorf("%d checks failed", bad)
 	}
 	return nil
+}
+
+// dpopCase: 16 distinct tokens bound (cnf.jkt) to one ES256 client key,
+// and a fresh proof for every call (made before the measured loop), so
+// each call verifies the token, the proof and records the proof.
+func dpopCase(f *bench.Fixture, alg string, n int) (func(string) bool, []string, error) {
+	client, err := devissuer.NewProofSigner("ES256")
+	if err != nil {
+		return nil, nil, err
+	}
+	toks := make([]string, 16)
+	for i := range toks {
+		c := f.Claims()
+		c["cnf"] = map[string]any{"jkt": client.JKT}
+		if toks[i], err = devissuer.Sign(f.Keys[alg], c, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.TokenCacheSize = 0
+	c, err := core.New(context.Background(), cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	const htu = "https://api.example.com/orders/42"
+	reqs := make([]*decision.Request, n+len(toks))
+	for i := range reqs {
+		tok := toks[i%len(toks)]
+		p, err := client.Proof(http.MethodGet, htu, tok, f.Now, nil, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		r := bench.Request(tok)
+		r.Header.Set("Authorization", "DPoP "+tok)
+		r.Header.Set("DPoP", p)
+		r.CalledHost, r.CalledPath = "api.example.com", "/orders/42"
+		reqs[i] = r
+	}
+	next := 0
+	return func(string) bool {
+		r := reqs[next]
+		next++
+		return c.Decide(context.Background(), r).Outcome == decision.Allow
+	}, toks, nil
 }
 
 // loop is the measured region (callgrind --toggle-collect=main.loop).
