@@ -3,13 +3,19 @@ package dpop
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // NormalizeURL reduces an http(s) URL to the form RFC 9449 §4.3 compares
 // htu in: lower-case scheme and host, no default port (443 for https, 80
 // for http), the path as sent ("/" when empty), no query and no fragment.
 // ok is false for anything that is not an absolute http(s) URL with a
-// host, or that carries user information.
+// host, or that carries user information, or whose host is not ASCII (a
+// host name goes on the wire in its A-label form), or that is longer than
+// 8 KiB before or after normalising. Only ASCII letters are folded: Unicode
+// case mapping would turn each invalid UTF-8 byte into a 3-byte U+FFFD, so
+// distinct hosts would compare equal and the result would not be its own
+// normal form.
 func NormalizeURL(raw string) (string, bool) {
 	if raw == "" || len(raw) > 8<<10 {
 		return "", false
@@ -18,8 +24,13 @@ func NormalizeURL(raw string) (string, bool) {
 	if err != nil || u.Opaque != "" || u.User != nil || u.Host == "" {
 		return "", false
 	}
+	for i := 0; i < len(u.Host); i++ {
+		if u.Host[i] >= utf8.RuneSelf {
+			return "", false
+		}
+	}
 	scheme := strings.ToLower(u.Scheme)
-	host := strings.ToLower(u.Host)
+	host := strings.ToLower(u.Host) // ASCII only: the same bytes, letters folded
 	switch scheme {
 	case "https":
 		host = strings.TrimSuffix(host, ":443")
@@ -36,7 +47,11 @@ func NormalizeURL(raw string) (string, bool) {
 	if path == "" {
 		path = "/"
 	}
-	return scheme + "://" + host + path, true
+	n := scheme + "://" + host + path
+	if len(n) > 8<<10 {
+		return "", false
+	}
+	return n, true
 }
 
 // RequestURL is the URL a proof's htu must match for a request: publicURL
