@@ -83,6 +83,8 @@ difffuzz-test:
 ## at a time; fails when a package's test efficacy (killed / (killed +
 ## lived)) is under MUTATION_EFFICACY. Not part of `make test`: it takes
 ## long. Results in bin/mutation/<package>.json; figures in SECURITY.md.
+## GOFLAGS=-count=1: gremlins derives its per-mutant timeout from its
+## coverage run, which go test's cache would otherwise answer in a blink.
 GREMLINS          := $(BIN)/gremlins
 GREMLINS_PKG      := github.com/go-gremlins/gremlins/cmd/gremlins
 GREMLINS_VER      := v0.6.0
@@ -93,7 +95,7 @@ mutation: $(GREMLINS)
 	@mkdir -p $(BIN)/mutation; status=0; \
 	for p in $(MUTATION_PKGS); do \
 	  echo "mutation $$p"; \
-	  $(GREMLINS) unleash $(MUTATION_FLAGS) --threshold-efficacy $(MUTATION_EFFICACY) \
+	  GOFLAGS="-count=1 $$GOFLAGS" $(GREMLINS) unleash $(MUTATION_FLAGS) --threshold-efficacy $(MUTATION_EFFICACY) \
 	    -o $(BIN)/mutation/$$(basename $$p).json ./$$p || status=1; \
 	done; exit $$status
 
