@@ -173,4 +173,3 @@ func marshalBody(b body) []byte {
 	}
 	return marshal(b)
 }
-
