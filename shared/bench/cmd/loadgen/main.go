@@ -56,7 +56,6 @@ import (
 
 type options struct {
 	repo, handler, alg   string
-	handlerArgs          string
 	perCore              string
 	conns                int
 	repeat, unique, raw  int
@@ -69,7 +68,6 @@ func main() {
 	var o options
 	flag.StringVar(&o.repo, "repo", "../..", "jwtgate repository root (holds go.mod)")
 	flag.StringVar(&o.handler, "handler", "", "use this prebuilt handler binary instead of building ./functions/azure")
-	flag.StringVar(&o.handlerArgs, "handler-args", "", "space-separated arguments for the handler binary (e.g. a test binary's -test.cpuprofile)")
 	flag.StringVar(&o.alg, "alg", "RS256", "token algorithm: RS256, ES256 or EdDSA")
 	flag.StringVar(&o.perCore, "per-core", "1,2,4", "connections per core to measure (comma-separated)")
 	flag.IntVar(&o.conns, "conns", 8, "connections of the headline ratios and of the info/warn comparison")
@@ -77,7 +75,7 @@ func main() {
 	flag.IntVar(&o.unique, "unique", 3000, "requests (= pre-minted tokens) in each unique-token phase")
 	flag.IntVar(&o.raw, "raw", 3000, "signature verifies in the raw-verify measurement")
 	flag.IntVar(&o.verifiers, "verifiers", 2, "goroutines for the raw-verify measurement")
-	flag.DurationVar(&o.limit, "limit", 15*time.Second, "time limit of each phase")
+	flag.DurationVar(&o.limit, "limit", 10*time.Second, "time limit of each phase")
 	flag.StringVar(&o.serveBare, "serve-bare", "", "internal: serve the bare RS256 server on this address")
 	flag.StringVar(&o.bareKey, "bare-key", "", "internal: PEM public key file of the bare server")
 	flag.Parse()
@@ -223,11 +221,7 @@ func run(o options) error {
 			return err
 		}
 		_, port, _ := net.SplitHostPort(addr)
-		var args []string
-		if o.handlerArgs != "" && level == "info" {
-			args = strings.Fields(o.handlerArgs)
-		}
-		cmd := exec.Command(bin, args...)
+		cmd := exec.Command(bin)
 		cmd.Env = append([]string{"PATH=/usr/bin:/bin", "FUNCTIONS_CUSTOMHANDLER_PORT=" + port, "JWTGATE_LOG_LEVEL=" + level}, fx.Env()...)
 		// The decision log goes to a file, as a platform collects it.
 		logFile, err := os.Create(filepath.Join(tmp, "decisions-"+level+".log"))
