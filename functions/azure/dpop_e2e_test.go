@@ -199,3 +199,51 @@ func TestHandlerBinaryCertificateBoundTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlersShareAReplayStoreOverTLS: JWTGATE_REPLAY_STORE=rediss://
+// (ElastiCache and Azure Cache for Redis in-transit encryption) against a
+// TLS-only redis-server. Two handlers that trust its CA (SSL_CERT_FILE,
+// as a private CA would be added to the system roots) share the store; a
+// handler that does not trust it answers 503, never allow.
+func TestHandlersShareAReplayStoreOverTLS(t *testing.T) {
+	srv := redistest.StartTLS(t)
+	iss := startIssuer(t)
+	client, err := devissuer.NewProofSigner("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := gateEnv(t, iss)
+	env["JWTGATE_REPLAY_STORE"] = srv.URL(0)
+	env["JWTGATE_PUBLIC_URL"] = "https://api.example.com"
+	env["JWTGATE_HTTP_TIMEOUT"] = "500ms"
+	untrusting := startHandler(t, env)
+	env["SSL_CERT_FILE"] = srv.CAFile()
+	a, b := startHandler(t, env), startHandler(t, env)
+	for _, p := range []*proc{a, b, untrusting} {
+		p.ready()
+	}
+	tok := mint(t, iss, map[string]any{"cnf": map[string]any{"jkt": client.JKT}})
+	proof := func() string {
+		p, err := client.Proof("GET", "https://api.example.com/api/authorize/orders/1", tok, time.Now(), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	send := func(p *proc, dpopProof string) reply {
+		return p.proxied(t, "GET", "/orders/1", "", map[string]string{"Authorization": "DPoP " + tok, "DPoP": dpopProof})
+	}
+	if !strings.HasPrefix(srv.URL(0), "rediss://") {
+		t.Fatalf("store URL %s", srv.URL(0))
+	}
+	p1 := proof()
+	if r := send(a, p1); r.status != 200 {
+		t.Fatalf("first instance over TLS: %d %v", r.status, r.body)
+	}
+	if r := send(b, p1); r.status != 401 || r.body["reason"] != "dpop_replayed" {
+		t.Fatalf("second instance over TLS, same proof: %d %v", r.status, r.body)
+	}
+	if r := send(untrusting, proof()); r.status != 503 || r.body["reason"] != "replay_store_unavailable" {
+		t.Fatalf("an instance that does not trust the server's certificate: %d %v", r.status, r.body)
+	}
+}
