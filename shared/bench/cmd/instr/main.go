@@ -32,7 +32,7 @@ import (
 
 func main() {
 	alg := flag.String("alg", "RS256", "RS256, ES256 or EdDSA")
-	which := flag.String("case", "jwtgate", "floor, jwtgate, or dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store)")
+	which := flag.String("case", "jwtgate", "floor, jwtgate, dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store), or dpop-repeat (one cached -alg token, a fresh ES256 proof per call)")
 	n := flag.Int("n", 200, "iterations")
 	flag.Parse()
 	if err := run(*alg, *which, *n); err != nil {
@@ -77,6 +77,10 @@ func run(alg, which string, n int) error {
 		if check, toks, err = dpopCase(f, alg, n); err != nil {
 			return err
 		}
+	case "dpop-repeat":
+		if check, toks, err = dpopRepeatCase(f, alg, n); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unknown case %q", which)
 	}
@@ -95,6 +99,7 @@ func run(alg, which string, n int) error {
 // and a fresh proof for every call (made before the measured loop), so
 // each call verifies the token, the proof and records the proof.
 func dpopCase(f *bench.Fixture, alg string, n int) (func(string) bool, []string, error) {
+	withGC := setupWithoutGC()
 	client, err := devissuer.NewProofSigner("ES256")
 	if err != nil {
 		return nil, nil, err
@@ -131,11 +136,11 @@ func dpopCase(f *bench.Fixture, alg string, n int) (func(string) bool, []string,
 		reqs[i] = r
 	}
 	next := 0
-	return func(string) bool {
+	return withGC(func(string) bool {
 		r := reqs[next]
 		next++
 		return c.Decide(context.Background(), r).Outcome == decision.Allow
-	}, toks, nil
+	}), toks, nil
 }
 
 // loop is the measured region (callgrind --toggle-collect=main.loop).
