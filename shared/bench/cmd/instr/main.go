@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/jwtgate/jwtgate/shared/bench"
+	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/core"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
@@ -117,6 +118,7 @@ func dpopCase(f *bench.Fixture, alg string, n int) (func(string) bool, []string,
 		return nil, nil, err
 	}
 	cfg.TokenCacheSize = 0
+	cfg.DPoPMaxAge = config.MaxDPoPMaxAge // valgrind is slow: the proofs must outlive the setup
 	c, err := core.New(context.Background(), cfg)
 	if err != nil {
 		return nil, nil, err
