@@ -175,7 +175,10 @@ bench: tools
 
 ## bench-instr: instructions per uncached validation vs the floor, counted by
 ## valgrind's callgrind, so the ratio holds on a busy machine (installs
-## valgrind from Debian's packages when it is missing)
+## valgrind from Debian's packages when it is missing); the DPoP rows are
+## tried up to 4 times, because valgrind 3.19 stops at the rdtscp that Go's
+## runtime executes when a thread spins on a lock (which the longer DPoP
+## cases sometimes hit)
 BENCH_N ?= 200
 bench-instr:
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
@@ -190,11 +193,22 @@ bench-instr:
 	  j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$alg.jwtgate.log | grep -oE '[0-9]+'); \
 	  awk -v a=$$alg -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| %s | %d | %d | %.3f |\n", a, f/n, j/n, j/f}'; \
 	done
-	@GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
-	  --callgrind-out-file=$(BENCH_OUT)/cg.dpop $(BENCH_OUT)/instr -alg RS256 -case dpop -n $(BENCH_N) 2>$(BENCH_OUT)/cg.dpop.log || { cat $(BENCH_OUT)/cg.dpop.log; exit 1; }
+	@for try in 1 2 3 4; do \
+	  GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
+	    --callgrind-out-file=$(BENCH_OUT)/cg.dpop $(BENCH_OUT)/instr -alg RS256 -case dpop -n $(BENCH_N) 2>$(BENCH_OUT)/cg.dpop.log && break; \
+	  grep -q 'Unrecognised instruction' $(BENCH_OUT)/cg.dpop.log && [ $$try -lt 4 ] || { cat $(BENCH_OUT)/cg.dpop.log; exit 1; }; \
+	done
 	@f=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.RS256.floor.log | grep -oE '[0-9]+'); \
 	 j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.dpop.log | grep -oE '[0-9]+'); \
 	 awk -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| RS256 token + ES256 DPoP proof (new token and proof, memory replay store; target <= 2.2) | %d | %d | %.3f |\n", f/n, j/n, j/f}'
+	@for try in 1 2 3 4; do \
+	  GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
+	    --callgrind-out-file=$(BENCH_OUT)/cg.dpop-repeat $(BENCH_OUT)/instr -alg RS256 -case dpop-repeat -n $(BENCH_N) 2>$(BENCH_OUT)/cg.dpop-repeat.log && break; \
+	  grep -q 'Unrecognised instruction' $(BENCH_OUT)/cg.dpop-repeat.log && [ $$try -lt 4 ] || { cat $(BENCH_OUT)/cg.dpop-repeat.log; exit 1; }; \
+	done
+	@f=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.ES256.floor.log | grep -oE '[0-9]+'); \
+	 j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.dpop-repeat.log | grep -oE '[0-9]+'); \
+	 awk -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| cached RS256 token + new ES256 DPoP proof (floor: one ES256 verify; target about 1) | %d | %d | %.3f |\n", f/n, j/n, j/f}'
 
 tools: $(RIE)
 
