@@ -243,6 +243,9 @@ func writeComparison(w io.Writer, group string, in []*series, stat string) {
 			}
 			notes = append(notes, fmt.Sprintf("%s %s adds %s to a cached decision (%s ns/op; target ≤ 2 µs: %s)", s.alg, s.name, human(add), stat, state))
 		}
+		if n := dpopNote(s, ref, stat); n != "" {
+			notes = append(notes, n)
+		}
 	}
 	if len(notes) > 0 {
 		fmt.Fprintln(w)
