@@ -21,6 +21,7 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/jwtgate/jwtgate/shared/bench"
@@ -32,7 +33,7 @@ import (
 
 func main() {
 	alg := flag.String("alg", "RS256", "RS256, ES256 or EdDSA")
-	which := flag.String("case", "jwtgate", "floor, jwtgate, or dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store)")
+	which := flag.String("case", "jwtgate", "floor, jwtgate, entra, cognito (provider-style tokens and checks; -plain: the same tokens without the checks), or dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store)")
 	n := flag.Int("n", 200, "iterations")
 	flag.Parse()
 	if err := run(*alg, *which, *n); err != nil {
@@ -73,6 +74,27 @@ func run(alg, which string, n int) error {
 			reqs[t] = bench.Request(t)
 		}
 		check = func(tok string) bool { return c.Decide(context.Background(), reqs[tok]).Outcome == decision.Allow }
+	case "entra", "entra-plain", "cognito", "cognito-plain":
+		// The Entra / Cognito budget: a provider-style token through the
+		// configuration with the provider's checks, or the plain one.
+		style, plain := strings.CutSuffix(which, "-plain")
+		if toks, err = f.MintStyle(style, alg, 16); err != nil {
+			return err
+		}
+		cfg, err := f.StyleConfig(style, !plain)
+		if err != nil {
+			return err
+		}
+		cfg.TokenCacheSize = 0
+		c, err := core.New(context.Background(), cfg)
+		if err != nil {
+			return err
+		}
+		reqs := map[string]*decision.Request{}
+		for _, t := range toks {
+			reqs[t] = bench.Request(t)
+		}
+		check = func(tok string) bool { return c.Decide(context.Background(), reqs[tok]).Outcome == decision.Allow }
 	case "dpop":
 		if check, toks, err = dpopCase(f, alg, n); err != nil {
 			return err
@@ -85,6 +107,10 @@ func run(alg, which string, n int) error {
 			return fmt.Errorf("%s refused its token", which)
 		}
 	}
+	// callgrind's --toggle-collect follows one thread's calls: a goroutine
+	// that moved to another thread mid-loop would be counted in part, or not
+	// at all.
+	runtime.LockOSThread()
 	if bad := loop(check, toks, n); bad > 0 {
 		return fmt.Errorf("%d checks failed", bad)
 	}
