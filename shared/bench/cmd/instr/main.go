@@ -21,7 +21,6 @@ import (
 	"math/big"
 	"net/http"
 	"os"
-	"runtime"
 	"strings"
 
 	"github.com/jwtgate/jwtgate/shared/bench"
@@ -107,10 +106,6 @@ func run(alg, which string, n int) error {
 			return fmt.Errorf("%s refused its token", which)
 		}
 	}
-	// callgrind's --toggle-collect follows one thread's calls: a goroutine
-	// that moved to another thread mid-loop would be counted in part, or not
-	// at all.
-	runtime.LockOSThread()
 	if bad := loop(check, toks, n); bad > 0 {
 		return fmt.Errorf("%d checks failed", bad)
 	}
