@@ -234,6 +234,9 @@ func writeComparison(w io.Writer, group string, in []*series, stat string) {
 		if s.name == "jwtgate-uncached" {
 			notes = append(notes, verdict(s, ref, stat))
 		}
+		if n := dpopNote(s, ref, stat); n != "" {
+			notes = append(notes, n)
+		}
 	}
 	if len(notes) > 0 {
 		fmt.Fprintln(w)
