@@ -83,7 +83,7 @@ func (h *Handler) render(d decision.Decision) answer {
 	case decision.Allow:
 		status = http.StatusOK
 		b.Allow, b.Detail = true, ""
-		b.Principal, b.Issuer, b.Claims = d.Principal, d.Issuer, d.Claims
+		b.Principal, b.Issuer, b.Claims = d.Principal, d.Issuer, d.Claims.Map()
 		for _, ch := range h.claimHdrs {
 			if v, ok := claimValue(d, ch.claim); ok {
 				hdr.set(ch.header, v)
@@ -239,7 +239,7 @@ func scopeList(scopes []string) string {
 // claimValue is the identity header value for a claim: the selected claim,
 // or the principal / issuer for sub / iss.
 func claimValue(d decision.Decision, claim string) (string, bool) {
-	if v, ok := d.Claims[claim]; ok {
+	if v, ok := d.Claims.Get(claim); ok {
 		s := headerValue(v)
 		return s, s != ""
 	}

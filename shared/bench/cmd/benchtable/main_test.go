@@ -87,3 +87,21 @@ BenchmarkDPoP/ES256-proof/dpop-repeat-token-new-proof-2 100 220 ns/op 0 B/op 0 a
 		}
 	}
 }
+
+func TestOtherPairedBenchmarksShowTheirOwnRatios(t *testing.T) {
+	in := "BenchmarkEntraCognito/RS256/entra-2 300 5 ns/op 1.01 checked/plain\n" +
+		"BenchmarkEntraCognito/RS256/entra-2 300 5 ns/op 1.03 checked/plain\n" +
+		"BenchmarkEntraCognito/RS256/cognito-2 300 5 ns/op 0.99 checked/plain\n"
+	all, _, _ := parse(strings.NewReader(in))
+	var buf bytes.Buffer
+	writeTables(&buf, all, "min")
+	out := buf.String()
+	for _, want := range []string{"| alg | checked/plain |", "| RS256 entra | 1.02 |", "| RS256 cognito | 0.99 |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "jwtgate/floor") {
+		t.Errorf("a budget table got the peer columns:\n%s", out)
+	}
+}

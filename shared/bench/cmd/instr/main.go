@@ -33,7 +33,7 @@ import (
 
 func main() {
 	alg := flag.String("alg", "RS256", "RS256, ES256 or EdDSA")
-	which := flag.String("case", "jwtgate", "floor, jwtgate, dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store), or dpop-repeat (one cached -alg token, a fresh ES256 proof per call)")
+	which := flag.String("case", "jwtgate", "floor, jwtgate, entra, cognito (provider-style tokens and checks; -plain: the same tokens without the checks), dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store), or dpop-repeat (one cached -alg token, a fresh ES256 proof per call)")
 	n := flag.Int("n", 200, "iterations")
 	flag.Parse()
 	if err := run(*alg, *which, *n); err != nil {
@@ -61,6 +61,27 @@ func run(alg, which string, n int) error {
 		check = func(tok string) bool { return floor(alg, pub, tok) }
 	case "jwtgate":
 		cfg, err := f.Config()
+		if err != nil {
+			return err
+		}
+		cfg.TokenCacheSize = 0
+		c, err := core.New(context.Background(), cfg)
+		if err != nil {
+			return err
+		}
+		reqs := map[string]*decision.Request{}
+		for _, t := range toks {
+			reqs[t] = bench.Request(t)
+		}
+		check = func(tok string) bool { return c.Decide(context.Background(), reqs[tok]).Outcome == decision.Allow }
+	case "entra", "entra-plain", "cognito", "cognito-plain":
+		// The Entra / Cognito budget: a provider-style token through the
+		// configuration with the provider's checks, or the plain one.
+		style, plain := strings.CutSuffix(which, "-plain")
+		if toks, err = f.MintStyle(style, alg, 16); err != nil {
+			return err
+		}
+		cfg, err := f.StyleConfig(style, !plain)
 		if err != nil {
 			return err
 		}
