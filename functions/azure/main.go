@@ -50,12 +50,19 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	logger, err := logging.FromEnv(os.Stdout, os.Getenv)
+	// One write per decision line would be a system call per request
+	// (under slog's lock): lines are batched, and every one is written
+	// before the process exits.
+	out := logging.NewBufferedWriter(os.Stdout)
+	logger, err := logging.FromEnv(out, os.Getenv)
 	if err == nil {
 		err = run(ctx, os.Getenv, logger)
 	}
 	if err != nil {
 		logger.Error("jwtgate handler stopped", slog.String("error", err.Error()))
+	}
+	_ = out.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "jwtgate:", err)
 		os.Exit(1)
 	}

@@ -4,9 +4,11 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"testing"
 	"time"
 
+	"github.com/jwtgate/jwtgate/shared/clientcert"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
 	"github.com/jwtgate/jwtgate/shared/replaystore/redistest"
 )
@@ -40,6 +42,25 @@ func boundEvent(shape string, headers map[string]string) []byte {
 	return b
 }
 
+// withClientCert puts API Gateway's mutual-TLS client certificate into a
+// boundEvent of the shape: requestContext.identity.clientCert for REST and
+// HTTP API 1.0, requestContext.authentication.clientCert for 2.0.
+func withClientCert(t *testing.T, shape string, ev []byte, certPEM string) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(ev, &m); err != nil {
+		t.Fatal(err)
+	}
+	rc := m["requestContext"].(map[string]any)
+	member := "identity"
+	if shape == "http_v2" {
+		member = "authentication"
+	}
+	rc[member] = map[string]any{"clientCert": map[string]any{"clientCertPem": certPEM}}
+	b, _ := json.Marshal(m)
+	return b
+}
+
 func lowerASCII(s string) string {
 	b := []byte(s)
 	for i, c := range b {
@@ -50,8 +71,9 @@ func lowerASCII(s string) string {
 	return string(b)
 }
 
-// TestBootstrapDPoPUnderRuntimeEmulator: DPoP-bound tokens through the
-// real bootstrap for every shape, with the replay store in a real Redis:
+// TestBootstrapDPoPUnderRuntimeEmulator: DPoP-bound and certificate-bound
+// tokens through the real bootstrap for every shape, with the replay store
+// in a real Redis:
 // allowed with exactly this call's policy, a replay refused, TOKEN
 // authorizers refusing bound tokens, Redis down answering 500 (never
 // allow), and recovery when it returns.
@@ -76,6 +98,11 @@ func TestBootstrapDPoPUnderRuntimeEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	certPEM, otherPEM := newCertPEM(t, now), newCertPEM(t, now)
+	certTok, err := iss.Mint(map[string]any{"sub": "user-1", "aud": "api://orders", "exp": now.Add(time.Hour).Unix(), "cnf": map[string]any{"x5t#S256": certThumbprint(t, certPEM)}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	proof := func() string {
 		p, err := client.Proof("GET", "https://api.example.com/prod/orders/42", tok, time.Now(), nil, nil)
 		if err != nil {
@@ -93,6 +120,16 @@ func TestBootstrapDPoPUnderRuntimeEmulator(t *testing.T) {
 			if a := fn.invoke(t, boundEvent(shape, map[string]string{"Authorization": "Bearer " + tok})); a.ErrorMessage != "Unauthorized" {
 				t.Fatalf("bound token as Bearer: %+v", a)
 			}
+			// A certificate-bound token: API Gateway's client certificate
+			// (mutual TLS) is the one it names, another one, or none.
+			bearer := boundEvent(shape, map[string]string{"Authorization": "Bearer " + certTok})
+			fn.invoke(t, withClientCert(t, shape, bearer, certPEM)).wantPolicy(t, "Allow", e2eARN)
+			if a := fn.invoke(t, withClientCert(t, shape, bearer, otherPEM)); a.ErrorMessage != "Unauthorized" {
+				t.Fatalf("certificate-bound token, another certificate: %+v", a)
+			}
+			if a := fn.invoke(t, bearer); a.ErrorMessage != "Unauthorized" {
+				t.Fatalf("certificate-bound token without a certificate: %+v", a)
+			}
 		})
 	}
 	if a := fn.invoke(t, boundEvent("rest_token", map[string]string{"Authorization": "DPoP " + tok})); a.ErrorMessage != "Unauthorized" {
@@ -105,4 +142,22 @@ func TestBootstrapDPoPUnderRuntimeEmulator(t *testing.T) {
 	}
 	srv.Restart()
 	fn.invoke(t, boundEvent("rest_request", map[string]string{"Authorization": "DPoP " + tok, "DPoP": proof()})).wantPolicy(t, "Allow", e2eARN)
+}
+
+func newCertPEM(t *testing.T, now time.Time) string {
+	t.Helper()
+	der, err := devissuer.NewClientCertificate(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func certThumbprint(t *testing.T, certPEM string) string {
+	t.Helper()
+	der, err := clientcert.Parse(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clientcert.Thumbprint(der)
 }

@@ -175,16 +175,9 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 }
 
 func TestBootstrapKeysUnavailable(t *testing.T) {
-	rie := os.Getenv("JWTGATE_RIE")
-	if rie == "" {
-		t.Skip("JWTGATE_RIE is not set: run `make test`")
-	}
+	rie := rieOrSkip(t)
 	bootstrap := buildBootstrap(t)
-	iss, err := devissuer.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = iss.Close() })
+	iss := startDevIssuer(t)
 	iss.SetDown(true) // down from the start: nothing was ever cached
 	tok, err := iss.Mint(map[string]any{"sub": "user-1", "aud": "api://orders", "exp": time.Now().Add(time.Hour).Unix()})
 	if err != nil {
@@ -210,10 +203,7 @@ func TestBootstrapKeysUnavailable(t *testing.T) {
 }
 
 func TestBootstrapConfigErrorFailsInit(t *testing.T) {
-	rie := os.Getenv("JWTGATE_RIE")
-	if rie == "" {
-		t.Skip("JWTGATE_RIE is not set: run `make test`")
-	}
+	rie := rieOrSkip(t)
 	bootstrap := buildBootstrap(t)
 	// No JWTGATE_AUDIENCES: the configuration is refused.
 	fn := startFunction(t, rie, bootstrap, map[string]string{"JWTGATE_OPENID_CONFIG": "http://127.0.0.1:1/.well-known/openid-configuration"})
@@ -452,16 +442,9 @@ func (f *function) invokeRaw(t *testing.T, event []byte) (int, []byte) {
 // no log line (Lambda would drop it anyway), refusals do, and every
 // decision still writes its metric line, marked WARN so the filter keeps it.
 func TestBootstrapHonoursLambdaLogLevel(t *testing.T) {
-	rie := os.Getenv("JWTGATE_RIE")
-	if rie == "" {
-		t.Skip("JWTGATE_RIE is not set: run `make test`")
-	}
+	rie := rieOrSkip(t)
 	bootstrap := buildBootstrap(t)
-	iss, err := devissuer.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = iss.Close() })
+	iss := startDevIssuer(t)
 	fn := startFunction(t, rie, bootstrap, map[string]string{
 		"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(),
 		"JWTGATE_AUDIENCES":     "api://orders",
@@ -506,10 +489,7 @@ func TestBootstrapHonoursLambdaLogLevel(t *testing.T) {
 }
 
 func TestBootstrapBadLogLevelFailsInit(t *testing.T) {
-	rie := os.Getenv("JWTGATE_RIE")
-	if rie == "" {
-		t.Skip("JWTGATE_RIE is not set: run `make test`")
-	}
+	rie := rieOrSkip(t)
 	bootstrap := buildBootstrap(t)
 	fn := startFunction(t, rie, bootstrap, map[string]string{
 		"JWTGATE_OPENID_CONFIG": "http://127.0.0.1:1/.well-known/openid-configuration",
@@ -529,16 +509,9 @@ func TestBootstrapBadLogLevelFailsInit(t *testing.T) {
 // bootstrap allows exactly this call (never the whole stage, which API
 // Gateway's cache would reuse for other calls), and refuses with a Deny.
 func TestBootstrapAppliesRulesCacheSafely(t *testing.T) {
-	rie := os.Getenv("JWTGATE_RIE")
-	if rie == "" {
-		t.Skip("JWTGATE_RIE is not set: run `make test` (or `make tools` and set JWTGATE_RIE=$PWD/bin/aws-lambda-rie)")
-	}
+	rie := rieOrSkip(t)
 	bootstrap := buildBootstrap(t)
-	iss, err := devissuer.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = iss.Close() })
+	iss := startDevIssuer(t)
 	policy := filepath.Join(t.TempDir(), "policy.yaml")
 	if err := os.WriteFile(policy, []byte("rule: claims.tenant == \"acme\" && request.method == \"GET\"\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -18,10 +17,7 @@ import (
 // authorizer shape in turn: the answer's kind and forwarded context per
 // case, and the reason code of each decision from the function's log.
 func TestBootstrapEntraAndCognitoLookalikes(t *testing.T) {
-	rie := os.Getenv("JWTGATE_RIE")
-	if rie == "" {
-		t.Skip("JWTGATE_RIE is not set: run `make test`")
-	}
+	rie := rieOrSkip(t)
 	bootstrap := buildBootstrap(t)
 	set, err := lookalike.StartSet()
 	if err != nil {

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/jwtgate/jwtgate/functions/azure/customhandler"
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/keys"
+	"github.com/jwtgate/jwtgate/shared/logging"
 )
 
 // configReport is what `config --json` prints.
@@ -44,6 +46,9 @@ func cmdConfig(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitSetup
 	}
 	cfg, prov, err := config.FromEnvWithProvenance(getenv)
+	if err == nil {
+		err = checkAdapterSettings(getenv)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "config:", err)
 		return exitSetup
@@ -123,4 +128,18 @@ func quoted(ss []string) []string {
 		out[i] = fmt.Sprintf("%q", s)
 	}
 	return out
+}
+
+// checkAdapterSettings refuses what the bootstrap or the handler would
+// refuse at start-up among the settings they read themselves rather than
+// through config.Config: the log level (with Lambda's AWS_LAMBDA_LOG_LEVEL)
+// and the forwarded-header convention.
+func checkAdapterSettings(getenv func(string) string) error {
+	if _, err := logging.Level(getenv); err != nil {
+		return err
+	}
+	if _, err := customhandler.ParseForwardedHeaders(getenv("JWTGATE_FORWARDED_HEADERS")); err != nil {
+		return fmt.Errorf("JWTGATE_FORWARDED_HEADERS: %w", err)
+	}
+	return nil
 }

@@ -80,16 +80,28 @@ func TestConfigErrorsExit2(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.env")
 	write(t, bad, "JWTGATE_CLOCK_SKEW=soon\n")
-	for name, args := range map[string][]string{
-		"a bad setting":    {"--env-file", bad},
-		"a missing file":   {"--env-file", filepath.Join(dir, "nope.env")},
-		"a stray argument": {"extra"},
-		"an unknown flag":  {"--jsn"},
+	badLevel := filepath.Join(dir, "level.env")
+	write(t, badLevel, "JWTGATE_OPENID_CONFIG=http://127.0.0.1:1/.well-known/openid-configuration\nJWTGATE_AUDIENCES=a\nJWTGATE_LOG_LEVEL=verbose\n")
+	badLambdaLevel := filepath.Join(dir, "lambda-level.env")
+	write(t, badLambdaLevel, "JWTGATE_OPENID_CONFIG=http://127.0.0.1:1/.well-known/openid-configuration\nJWTGATE_AUDIENCES=a\nAWS_LAMBDA_LOG_LEVEL=LOUD\n")
+	badForwarded := filepath.Join(dir, "forwarded.env")
+	write(t, badForwarded, "JWTGATE_OPENID_CONFIG=http://127.0.0.1:1/.well-known/openid-configuration\nJWTGATE_AUDIENCES=a\nJWTGATE_FORWARDED_HEADERS=envoy\n")
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"a bad setting":                 {[]string{"--env-file", bad}, "JWTGATE_CLOCK_SKEW"},
+		"a log level the adapters stop": {[]string{"--env-file", badLevel}, "JWTGATE_LOG_LEVEL"},
+		"a Lambda log level":            {[]string{"--env-file", badLambdaLevel}, "AWS_LAMBDA_LOG_LEVEL"},
+		"a forwarded-header convention": {[]string{"--env-file", badForwarded}, "JWTGATE_FORWARDED_HEADERS"},
+		"a missing file":                {[]string{"--env-file", filepath.Join(dir, "nope.env")}, "nope.env"},
+		"a stray argument":              {[]string{"extra"}, "extra"},
+		"an unknown flag":               {[]string{"--jsn"}, "jsn"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if code := cmdConfig(context.Background(), args, &out, &errOut); code != exitSetup || errOut.Len() == 0 {
-				t.Fatalf("exit %d, stderr %q", code, errOut.String())
+			if code := cmdConfig(context.Background(), c.args, &out, &errOut); code != exitSetup || !strings.Contains(errOut.String(), c.want) {
+				t.Fatalf("exit %d, stderr %q (want it to name %s)", code, errOut.String(), c.want)
 			}
 		})
 	}

@@ -181,6 +181,9 @@ func explainWith(ctx context.Context, f explainFlags) (*explain.Report, error) {
 	defer stop()
 	logger := slog.New(slog.DiscardHandler)
 	c, err := core.FromEnv(ctx, getenv, core.WithLogger(logger))
+	if err == nil {
+		err = checkAdapterSettings(getenv)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

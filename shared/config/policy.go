@@ -58,6 +58,13 @@ type policyFile struct {
 	FailedHTTPCode       *int              `json:"failed_validation_httpcode" yaml:"failed_validation_httpcode"`
 	FailedMessage        *string           `json:"failed_validation_error_message" yaml:"failed_validation_error_message"`
 
+	DPoPAlgorithms     []string `json:"dpop_algorithms" yaml:"dpop_algorithms"`
+	DPoPMaxAge         *string  `json:"dpop_max_age" yaml:"dpop_max_age"`
+	ReplayStore        *string  `json:"replay_store" yaml:"replay_store"`
+	PublicURL          *string  `json:"public_url" yaml:"public_url"`
+	ClientCertHeader   *string  `json:"client_cert_header" yaml:"client_cert_header"`
+	RequireBoundTokens *bool    `json:"require_bound_tokens" yaml:"require_bound_tokens"`
+
 	Keys           []policyKey           `json:"keys" yaml:"keys"`
 	SeedJWKS       *jsonValue            `json:"seed_jwks" yaml:"seed_jwks"`
 	DecryptionKeys []policyDecryptionKey `json:"decryption_keys" yaml:"decryption_keys"`
@@ -279,6 +286,7 @@ func (b *builder) policy(p *policyFile, at string) {
 		{"JWTGATE_REQUIRED_SCOPES", "required_scopes", p.RequiredScopes, &b.c.RequiredScopes},
 		{"JWTGATE_FORWARD_CLAIMS", "forward_claims", p.ForwardClaims, &b.c.ForwardClaims},
 		{"JWTGATE_CLIENT_IDS", "client_ids", p.ClientIDs, &b.c.ClientIDs},
+		{"JWTGATE_DPOP_ALGORITHMS", "dpop_algorithms", p.DPoPAlgorithms, &b.c.DPoPAlgorithms},
 	}
 	for _, l := range lists {
 		if l.v != nil {
@@ -306,6 +314,7 @@ func (b *builder) policy(p *policyFile, at string) {
 		{"JWTGATE_JWKS_MAX_STALENESS", "jwks_max_staleness", p.JWKSMaxStaleness, &b.c.MaxStaleness},
 		{"JWTGATE_WARMUP_TIMEOUT", "warmup_timeout", p.WarmupTimeout, &b.c.WarmupTimeout},
 		{"JWTGATE_TOKEN_CACHE_TTL", "token_cache_ttl", p.TokenCacheTTL, &b.c.TokenCacheMaxTTL},
+		{"JWTGATE_DPOP_MAX_AGE", "dpop_max_age", p.DPoPMaxAge, &b.c.DPoPMaxAge},
 	}
 	for _, d := range durations {
 		if d.v != nil {
@@ -315,6 +324,10 @@ func (b *builder) policy(p *policyFile, at string) {
 	if p.RequireExpiration != nil {
 		b.c.RequireExpiration = *p.RequireExpiration
 		b.mark("JWTGATE_REQUIRE_EXPIRATION", at+"require_expiration")
+	}
+	if p.RequireBoundTokens != nil {
+		b.c.RequireBoundTokens = *p.RequireBoundTokens
+		b.mark("JWTGATE_REQUIRE_BOUND_TOKENS", at+"require_bound_tokens")
 	}
 	ints := []struct {
 		setting, field string
@@ -349,6 +362,9 @@ func (b *builder) policy(p *policyFile, at string) {
 		{"JWTGATE_USAGE_IDENTIFIER_CLAIM", "usage_identifier_claim", p.UsageIdentifierClaim, &b.c.UsageIdentifierClaim},
 		{settingFailedMessage, "failed_validation_error_message", p.FailedMessage, &b.c.FailedMessage},
 		{"JWTGATE_RULE", "rule", p.Rule, &b.c.Rule},
+		{"JWTGATE_REPLAY_STORE", "replay_store", p.ReplayStore, &b.c.ReplayStore},
+		{"JWTGATE_PUBLIC_URL", "public_url", p.PublicURL, &b.c.PublicURL},
+		{"JWTGATE_CLIENT_CERT_HEADER", "client_cert_header", p.ClientCertHeader, &b.c.ClientCertHeader},
 	}
 	for _, s := range strs {
 		if s.v != nil {

@@ -419,3 +419,86 @@ func TestConfigurationPage(t *testing.T) {
 		t.Errorf("the worked example differs from the tested one:\n got %+v\nwant %+v", c, want)
 	}
 }
+
+// TestPolicyFileHasEverySetting: every setting FromEnv reads is a policy
+// file field (its name in snake_case without the prefix), except the few
+// the policy file gives in another shape or cannot give.
+func TestPolicyFileHasEverySetting(t *testing.T) {
+	otherShape := map[string]string{
+		"JWTGATE_POLICY_FILE":      "names the policy file itself",
+		"JWTGATE_APIM_POLICY_FILE": "the other kind of policy",
+		"JWTGATE_JWKS":             "keys[].jwks",
+		"JWTGATE_PUBLIC_KEYS":      "keys[].pem",
+		"JWTGATE_HMAC_SECRETS":     "keys[].secret",
+		"JWTGATE_ENTRA_AUTHORITY":  "only used by APIM imports",
+	}
+	fields := map[string]bool{}
+	typ := reflect.TypeOf(policyFile{})
+	for i := range typ.NumField() {
+		fields[strings.Split(typ.Field(i).Tag.Get("json"), ",")[0]] = true
+	}
+	for _, s := range Settings {
+		if otherShape[s.Name] != "" || adapterSettings[s.Name] {
+			continue
+		}
+		if f := strings.ToLower(strings.TrimPrefix(s.Name, "JWTGATE_")); !fields[f] {
+			t.Errorf("%s has no policy file field %q", s.Name, f)
+		}
+	}
+}
+
+// TestPolicySenderConstraintSettings: the DPoP and certificate settings in
+// a policy file (YAML and JSON), their checks, and the environment over
+// the file.
+func TestPolicySenderConstraintSettings(t *testing.T) {
+	const yml = `openid_config: ["https://t.example/x"]
+audiences: [api]
+dpop_algorithms: [ES256, EdDSA]
+dpop_max_age: 2m
+replay_store: redis://127.0.0.1:6379/3
+public_url: https://api.example.com/v1
+client_cert_header: X-ARR-ClientCert
+require_bound_tokens: true
+`
+	const jsn = `{"openid_config": ["https://t.example/x"], "audiences": ["api"],
+  "dpop_algorithms": ["ES256", "EdDSA"], "dpop_max_age": "2m", "replay_store": "redis://127.0.0.1:6379/3",
+  "public_url": "https://api.example.com/v1", "client_cert_header": "X-ARR-ClientCert", "require_bound_tokens": true}`
+	for name, data := range map[string]string{"p.yaml": yml, "p.json": jsn} {
+		c, err := LoadPolicy([]byte(data), name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(c.DPoPAlgorithms, []string{"ES256", "EdDSA"}) || c.DPoPMaxAge != 2*time.Minute ||
+			c.ReplayStore != "redis://127.0.0.1:6379/3" || c.PublicURL != "https://api.example.com/v1" ||
+			c.ClientCertHeader != "X-ARR-ClientCert" || !c.RequireBoundTokens {
+			t.Errorf("%s: %+v", name, c)
+		}
+	}
+	base := "openid_config: [\"https://t.example/x\"]\naudiences: [api]\n"
+	bad := []struct{ name, data, wantErr string }{
+		{"symmetric proof algorithm", base + "dpop_algorithms: [ES256, HS256]\n", "p.yaml: dpop_algorithms: HS256 is symmetric"},
+		{"max age too long", base + "dpop_max_age: 1h\n", "p.yaml: dpop_max_age: must be between 1s and 10m0s"},
+		{"max age without unit", base + "dpop_max_age: 60\n", `p.yaml: dpop_max_age: "60" is not a Go duration`},
+		{"replay store scheme", base + "replay_store: memcached://h:1\n", `p.yaml: replay_store: must be "memory"`},
+		{"public url relative", base + "public_url: /v1\n", "p.yaml: public_url: must be an absolute URL"},
+		{"certificate header name", base + "client_cert_header: X Cert\n", `p.yaml: client_cert_header: "X Cert" is not a header name`},
+		{"require bound tokens not a boolean", base + "require_bound_tokens: sometimes\n", "cannot unmarshal !!str `sometimes` into bool"},
+	}
+	for _, tt := range bad {
+		if _, err := LoadPolicy([]byte(tt.data), "p.yaml"); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s: error %v, want it to contain %q", tt.name, err, tt.wantErr)
+		}
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromEnv(envOf(map[string]string{"JWTGATE_POLICY_FILE": path, "JWTGATE_REQUIRE_BOUND_TOKENS": "false", "JWTGATE_REPLAY_STORE": "memory"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RequireBoundTokens || c.ReplayStore != "memory" || c.DPoPMaxAge != 2*time.Minute {
+		t.Errorf("the environment over the policy file: require %v, store %q, max age %v", c.RequireBoundTokens, c.ReplayStore, c.DPoPMaxAge)
+	}
+}

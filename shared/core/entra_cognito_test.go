@@ -49,7 +49,7 @@ func runScenarios(t *testing.T, scenarios []lookalike.Scenario, err error) {
 					}
 				}
 				for k, v := range tc.Forwarded {
-					if got := fmt.Sprint(d.Claims[k]); got != v && !(k == "iss" && d.Issuer == v) {
+					if got := fmt.Sprint(d.Claims.Map()[k]); got != v && !(k == "iss" && d.Issuer == v) {
 						t.Errorf("%s: forwarded %s = %q, want %q", tc.Name, k, got, v)
 					}
 				}

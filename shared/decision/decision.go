@@ -122,9 +122,9 @@ type Decision struct {
 	// Issuer and KeyID identify what verified the token (empty if none did).
 	Issuer string
 	KeyID  string
-	// Claims holds the claims selected for forwarding, flattened to string,
-	// float64/int64 or bool values (arrays are joined with a space).
-	Claims map[string]any
+	// Claims holds the claims selected for forwarding (see Claims: built
+	// only when an adapter or a test reads them).
+	Claims Claims
 	// MissingScopes lists required scopes the token lacks (forbidden only),
 	// for RFC 6750's scope attribute.
 	MissingScopes []string

@@ -103,13 +103,14 @@ func sameClaims(d decision.Decision, peer map[string]any) error {
 			want[n] = v
 		}
 	}
-	for n := range d.Claims {
+	got := d.Claims.Map()
+	for n := range got {
 		if _, ok := want[n]; !ok {
-			return fmt.Errorf("forwards %q = %#v, the peer has no such claim", n, d.Claims[n])
+			return fmt.Errorf("forwards %q = %#v, the peer has no such claim", n, got[n])
 		}
 	}
 	for n, pv := range want {
-		gv, ok := d.Claims[n]
+		gv, ok := got[n]
 		if !ok {
 			return fmt.Errorf("does not forward %q, the peer has %#v", n, pv)
 		}

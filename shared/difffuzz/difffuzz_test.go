@@ -101,11 +101,9 @@ func TestForwardedClaimsCompare(t *testing.T) {
 	}
 	for name, bad := range map[string]any{"roles": "a b 1", "n": int64(101), "flag": false, "obj": `{"z":[1]}`} {
 		d := v.Gate
-		d.Claims = map[string]any{}
-		for k, val := range v.Gate.Claims {
-			d.Claims[k] = val
-		}
-		d.Claims[name] = bad
+		m := v.Gate.Claims.Clone()
+		m[name] = bad
+		d.Claims = decision.ClaimsOf(m)
 		if sameClaims(d, peer) == nil {
 			t.Errorf("forwarded %s = %#v not noticed", name, bad)
 		}

@@ -166,3 +166,23 @@ func TestRedisStoreSharedAndFailsClosed(t *testing.T) {
 		t.Fatalf("server back, second instance: fresh=%v err=%v, want a replay", f, err)
 	}
 }
+
+// TestRedisStoreOverTLSVerifiesTheServer: rediss:// is TLS with the
+// server's certificate verified (this server's CA is not in the system
+// roots, so every call fails closed), and redis:// does not talk to a
+// TLS-only port.
+func TestRedisStoreOverTLSVerifiesTheServer(t *testing.T) {
+	srv := redistest.StartTLS(t)
+	plain := "redis://" + srv.Addr() + "/0"
+	for _, spec := range []string{srv.URL(0), plain} {
+		s, err := Open(spec, Options{Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.Remember(context.Background(), "p1", time.Now().Add(time.Minute))
+		if f || !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s: fresh=%v err=%v, want ErrUnavailable", spec, f, err)
+		}
+		s.Close()
+	}
+}

@@ -120,8 +120,15 @@ type Reads struct {
 // Rule is a compiled rule, safe for concurrent use.
 type Rule struct {
 	place string
-	prg   cel.Program
-	reads Reads
+	// prg evaluates without run-time cost tracking: the start-up estimate
+	// proves that the rule stays within the cost limit for every input
+	// within the sizes it assumed (withinEstimate). tracked is the same
+	// rule with CEL's run-time cost tracking, for any other input.
+	prg, tracked cel.Program
+	reads        Reads
+	headers      bool   // reads request.headers
+	query        bool   // reads request.query
+	tokenBytes   uint64 // the estimate's bound on the token's values
 }
 
 // Place is where the rule was configured ("JWTGATE_RULE", "routes[2].when").
@@ -168,11 +175,44 @@ func (e *Env) Compile(place, expr string) (*Rule, error) {
 	if est.Max > e.limits.CostLimit {
 		return nil, &Error{Place: place, Msg: fmt.Sprintf("estimated cost up to %d exceeds the cost limit %d (JWTGATE_RULE_COST_LIMIT); bound the loops or raise the limit", est.Max, e.limits.CostLimit)}
 	}
-	prg, err := e.env.Program(ast, cel.CostLimit(e.limits.CostLimit), cel.EvalOptions(cel.OptOptimize))
+	// est.Max is at most the limit here: evaluating without tracking is
+	// equivalent for every input within the sizes the estimate assumed.
+	prg, err := e.env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, &Error{Place: place, Msg: err.Error()}
 	}
-	return &Rule{place: place, prg: prg, reads: readsOf(ast)}, nil
+	tracked, err := e.env.Program(ast, cel.CostLimit(e.limits.CostLimit), cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, &Error{Place: place, Msg: err.Error()}
+	}
+	r := &Rule{place: place, prg: prg, tracked: tracked, reads: readsOf(ast), tokenBytes: e.limits.TokenBytes}
+	for _, ref := range ast.NativeRep().ReferenceMap() {
+		r.headers = r.headers || ref.Name == varHeaders
+		r.query = r.query || ref.Name == varQuery
+	}
+	return r, nil
+}
+
+// withinEstimate reports whether the input fits the sizes the start-up
+// estimate assumed (sizeEstimator): the token's values within TokenBytes,
+// the request's strings and maps within requestBytes. Then the estimate,
+// at most the cost limit, bounds the evaluation's cost and run-time
+// tracking cannot stop it. Anything larger (a test can build a request
+// no platform accepts) is evaluated with tracking.
+func (r *Rule) withinEstimate(in *Input) bool {
+	if in.Token != nil && in.Token.size > r.tokenBytes {
+		return false
+	}
+	if len(in.Method) > requestBytes || len(in.Path) > requestBytes || len(in.Host) > requestBytes || len(in.SourceIP) > requestBytes {
+		return false
+	}
+	if r.headers && headerBytes(in.Header) > requestBytes {
+		return false
+	}
+	if r.query && queryBytes(in.Query) > requestBytes {
+		return false
+	}
+	return true
 }
 
 func readsOf(ast *cel.Ast) Reads {
@@ -198,14 +238,27 @@ var ErrNotBool = errors.New("rule did not give a bool")
 // mismatch, the cost limit) is returned, never a guess: the caller fails
 // closed. The error never holds claim values.
 func (r *Rule) Eval(in *Input) (bool, error) {
+	prg := r.prg
+	if !r.withinEstimate(in) {
+		prg = r.tracked
+	}
+	return r.eval(prg, in)
+}
+
+func (r *Rule) eval(prg cel.Program, in *Input) (bool, error) {
 	a := activationFor(in)
-	out, _, err := r.prg.Eval(a)
+	out, _, err := prg.Eval(a)
+	// out may be a view into the activation (request.headers as the
+	// result of a dyn rule): read it before the activation is reused.
+	b, isBool := false, false
+	if err == nil {
+		b, isBool = out.Value().(bool)
+	}
 	releaseActivation(a)
 	if err != nil {
 		return false, &EvalError{Place: r.place, Err: err}
 	}
-	b, ok := out.Value().(bool)
-	if !ok {
+	if !isBool {
 		return false, &EvalError{Place: r.place, Err: ErrNotBool}
 	}
 	return b, nil

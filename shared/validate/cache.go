@@ -19,9 +19,11 @@ type verified struct {
 	reg     registered
 	key     *keys.Key
 	expires time.Time // never after exp
-	fwd     map[string]any
-	cnf     confirmation // the token's cnf claim, read once
-	rules   *rules.Token // the claims and header as rules read them (nil: no rules)
+	forward []string  // the configured claims to forward besides the usual ones
+	fwdOnce sync.Once
+	fwd     map[string]any // built by ForwardedClaims, on first use
+	cnf     confirmation   // the token's cnf claim, read once
+	rules   *rules.Token   // the claims and header as rules read them (nil: no rules)
 }
 
 const cacheShards = 32

@@ -341,8 +341,9 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 		tr.Pass(CheckIssuer, strconv.Quote(reg.iss)+" is accepted")
 	}
 	sigOK := false
-	var several *keys.SeveralKeysError
-	if errors.As(err, &several) {
+	// errors.As only when there is an error: its target escapes, and
+	// declaring it on the success path would cost an allocation per token.
+	if several := severalKeys(err); several != nil {
 		// No kid singles out a key: each of the issuer's fitting keys is
 		// tried, as APIM tries every key of a policy (a bounded few).
 		key = several.Find(func(k *keys.Key) bool { return p.Alg.Verify(k, p.SigningInput, p.Signature) == nil })
@@ -428,12 +429,23 @@ func (v *Validator) verifyChecks(ctx context.Context, tok string, now time.Time,
 			expires = e
 		}
 	}
-	ver := &verified{tok: tok, claims: p.Claims, reg: reg, key: key, expires: expires, cnf: readConfirmation(p.Claims)}
-	ver.fwd = v.forwarded(&ver.reg, p.Claims)
+	ver := &verified{tok: tok, claims: p.Claims, reg: reg, key: key, expires: expires, cnf: readConfirmation(p.Claims), forward: v.forward}
 	if v.hasRules {
 		ver.rules = rules.NewToken(p.Claims, p.Header)
 	}
 	return ver, false, "", nil
+}
+
+// severalKeys is the key source's "no kid singles out a key" answer, or nil.
+func severalKeys(err error) *keys.SeveralKeysError {
+	if err == nil {
+		return nil
+	}
+	var several *keys.SeveralKeysError
+	if errors.As(err, &several) {
+		return several
+	}
+	return nil
 }
 
 // checkTimes applies exp, nbf and iat with the clock skew.
@@ -457,7 +469,7 @@ func (v *Validator) authorize(ver *verified, r *decision.Request, now time.Time,
 		Principal: ver.reg.sub,
 		Issuer:    ver.reg.iss,
 		KeyID:     ver.key.ID,
-		Claims:    ver.fwd,
+		Claims:    decision.LazyClaims(ver),
 	}
 	if ver.reg.hasExp {
 		d.CacheUntil = time.Unix(ver.reg.exp, 0)
@@ -587,11 +599,20 @@ func (v *Validator) authorize(ver *verified, r *decision.Request, now time.Time,
 	return d
 }
 
+// ForwardedClaims is the map of the claims that adapters pass on, built
+// the first time a decision's Claims are read (most in-process callers
+// never read them) and then shared by every decision for this token:
+// read-only. It implements decision.ClaimSource.
+func (ver *verified) ForwardedClaims() map[string]any {
+	ver.fwdOnce.Do(func() { ver.fwd = forwarded(&ver.reg, ver.claims, ver.forward) })
+	return ver.fwd
+}
+
 // forwarded flattens the claims that adapters pass on: sub, iss, scope,
-// client id, and the configured ones (arrays joined with a space, objects
-// as JSON text). The map is shared by cached decisions: read-only.
-func (v *Validator) forwarded(reg *registered, c jsonstrict.Object) map[string]any {
-	m := make(map[string]any, 4+len(v.forward))
+// client id, and the configured ones in forward (arrays joined with a
+// space, objects as JSON text).
+func forwarded(reg *registered, c jsonstrict.Object, forward []string) map[string]any {
+	m := make(map[string]any, 4+len(forward))
 	if reg.sub != "" {
 		m["sub"] = reg.sub
 	}
@@ -606,7 +627,7 @@ func (v *Validator) forwarded(reg *registered, c jsonstrict.Object) map[string]a
 	if reg.clientID != "" {
 		m["client_id"] = reg.clientID
 	}
-	for _, name := range v.forward {
+	for _, name := range forward {
 		if val, ok := c.Get(name); ok {
 			if f := flatten(val); f != nil {
 				m[name] = f

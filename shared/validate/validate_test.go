@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -312,18 +313,35 @@ func TestForwardedClaimsAndCacheUntil(t *testing.T) {
 	cfg.ForwardClaims = []string{"permissions", "org", "n", "missing"}
 	v := newValidator(t, cfg, newFakeKeys(t), &now)
 	exp := now.Add(10 * time.Minute).Unix()
-	d := v.Decide(context.Background(), bearer(rs(t, "rsa1", claims(now, map[string]any{"exp": exp, "org": map[string]any{"id": 1}, "n": 3}))))
+	tok := rs(t, "rsa1", claims(now, map[string]any{"exp": exp, "org": map[string]any{"id": 1}, "n": 3}))
+	d := v.Decide(context.Background(), bearer(tok))
 	if d.Outcome != decision.Allow {
 		t.Fatalf("%s %s", d.Reason, d.Detail)
+	}
+	// The map is built when first read, once per verified token, from
+	// any goroutine: a repeat (cached) decision shares it.
+	d2 := v.Decide(context.Background(), bearer(tok))
+	maps := make(chan map[string]any, 4)
+	for range 4 {
+		go func() { maps <- d2.Claims.Map() }()
+	}
+	first := <-maps
+	for range 3 {
+		if m := <-maps; reflect.ValueOf(m).UnsafePointer() != reflect.ValueOf(first).UnsafePointer() {
+			t.Fatal("forwarded claims built more than once for one token")
+		}
+	}
+	if !d2.CacheHit || reflect.ValueOf(d.Claims.Map()).UnsafePointer() != reflect.ValueOf(first).UnsafePointer() {
+		t.Fatalf("repeat decision (hit %v) does not share the forwarded claims", d2.CacheHit)
 	}
 	want := map[string]any{"sub": "auth0|user1", "iss": testIssuer, "scope": "openid read:orders", "client_id": "client-1",
 		"permissions": "read:orders write:orders", "org": `{"id":1}`, "n": int64(3)}
 	for k, w := range want {
-		if d.Claims[k] != w {
-			t.Errorf("claim %s = %#v, want %#v", k, d.Claims[k], w)
+		if d.Claims.Map()[k] != w {
+			t.Errorf("claim %s = %#v, want %#v", k, d.Claims.Map()[k], w)
 		}
 	}
-	if _, ok := d.Claims["missing"]; ok {
+	if _, ok := d.Claims.Map()["missing"]; ok {
 		t.Error("absent claim forwarded")
 	}
 	if !d.CacheUntil.Equal(time.Unix(exp, 0)) {

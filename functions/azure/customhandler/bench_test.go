@@ -6,11 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/core"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
+	"github.com/jwtgate/jwtgate/shared/logging"
 )
 
 // BenchmarkProxiedRepeatToken is the handler's own cost for a proxied
@@ -38,5 +41,74 @@ func BenchmarkProxiedRepeatToken(b *testing.B) {
 		if w.Code != 200 {
 			b.Fatal(w.Code, w.Body.String())
 		}
+	}
+}
+
+// BenchmarkHTTP is the handler behind a real net/http server on loopback,
+// as the binary serves it (the decision log written to a file through the
+// binary's BufferedWriter), with a keep-alive client: a request without a
+// token (401) and one with a repeated, cached token (200). The difference
+// is what issue 18 bounds: at most 0.1× the bare RS256 check. With
+// -cpuprofile it is the profile of the handler under load (-cpu 2
+// and RunParallel: see the "parallel" cases).
+func BenchmarkHTTP(b *testing.B) {
+	iss, err := devissuer.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer iss.Close()
+	env := map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": "api://x"}
+	c, err := core.FromEnv(context.Background(), func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _ := iss.Mint(map[string]any{"sub": "s", "aud": "api://x", "scope": "read:orders", "exp": time.Now().Add(time.Hour).Unix()})
+	f, err := os.Create(filepath.Join(b.TempDir(), "decisions.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sink := logSink(f)
+	defer sink.Close()
+	h := New(c, c.Config(), logging.New(sink, slog.LevelInfo))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	do := func(b *testing.B, tok string, want int) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/authorize/orders/1", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			b.Fatalf("status %d, want %d", resp.StatusCode, want)
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		tok  string
+		want int
+	}{{"no-token", "", 401}, {"repeat-token", tok, 200}} {
+		b.Run(bc.name, func(b *testing.B) {
+			do(b, bc.tok, bc.want)
+			b.ReportAllocs()
+			for b.Loop() {
+				do(b, bc.tok, bc.want)
+			}
+		})
+		b.Run(bc.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(4)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					do(b, bc.tok, bc.want)
+				}
+			})
+		})
 	}
 }

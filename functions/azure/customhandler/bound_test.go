@@ -1,9 +1,12 @@
 package customhandler
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -149,5 +152,75 @@ func TestCertificateBoundTokensThroughTheHandler(t *testing.T) {
 				t.Fatalf("a certificate refusal is a Bearer challenge, got %q", res.header.Get("WWW-Authenticate"))
 			}
 		})
+	}
+}
+
+// TestDPoPProofAndTokenNeverShown: for every DPoP outcome (allow, replay,
+// another key's proof, a proof for another URL, a garbage proof, the token
+// as Bearer), no log line (core and handler, debug level), response
+// header or body holds the token, the proof or either one's signature.
+func TestDPoPProofAndTokenNeverShown(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	env := map[string]string{
+		"JWTGATE_HMAC_SECRETS": base64.StdEncoding.EncodeToString(secTestSecret),
+		"JWTGATE_ALGORITHMS":   "HS256", "JWTGATE_ISSUERS": secTestIssuer, "JWTGATE_AUDIENCES": secTestAudience,
+		"JWTGATE_WARMUP_TIMEOUT": "0", "JWTGATE_LOG_LEVEL": "debug",
+	}
+	c, err := core.FromEnv(context.Background(), func(k string) string { return env[k] }, core.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(c, c.Config(), logger)
+	client, err := devissuer.NewProofSigner("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := devissuer.NewProofSigner("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := boundHS256(t, map[string]any{"jkt": client.JKT})
+	const htu = "https://app.azurewebsites.net/api/authorize/orders/42"
+	proof := func(s *devissuer.ProofSigner, u string) string {
+		p, err := s.Proof("GET", u, tok, time.Now(), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := proof(client, htu)
+	proofs := []string{good, good, proof(other, htu), proof(client, htu+"/x"), "eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiJ4In0.c2lnbmF0dXJlLWdhcmJhZ2UtZ2FyYmFnZQ"}
+	var seen []string
+	statuses := map[int]bool{}
+	for _, p := range append(proofs, "") {
+		headers := map[string]string{"Authorization": "DPoP " + tok, "DPoP": p}
+		if p == "" {
+			headers = map[string]string{"Authorization": "Bearer " + tok}
+		}
+		res := serve(t, h, rawRequest("GET", htu, headers, ""))
+		statuses[res.status] = true
+		for k, vs := range res.header {
+			seen = append(seen, k+": "+strings.Join(vs, ", "))
+		}
+		seen = append(seen, fmt.Sprint(res.body))
+	}
+	if !statuses[200] || !statuses[401] {
+		t.Fatalf("statuses %v: want an allow and refusals", statuses)
+	}
+	all := strings.Join(seen, "\n") + "\n" + logs.String()
+	if !strings.Contains(all, `"reason":"dpop_replayed"`) {
+		t.Fatal("no decision log line for the replay")
+	}
+	sig := func(s string) string { return s[strings.LastIndexByte(s, '.')+1:] }
+	needles := map[string]string{"token": tok, "token signature": sig(tok)}
+	for i, p := range proofs {
+		needles[fmt.Sprintf("proof %d", i)] = p
+		needles[fmt.Sprintf("proof %d signature", i)] = sig(p)
+	}
+	for name, n := range needles {
+		if strings.Contains(all, n) {
+			t.Errorf("the %s is shown", name)
+		}
 	}
 }

@@ -61,6 +61,18 @@ const (
 // InvocationIDHeader is the header carrying the host's invocation id.
 const InvocationIDHeader = "X-Azure-Functions-InvocationId"
 
+// invocationIDKey is InvocationIDHeader in canonical form, so a lookup
+// does not canonicalise (and allocate) per request.
+var invocationIDKey = http.CanonicalHeaderKey(InvocationIDHeader)
+
+// invocationID is r's InvocationIDHeader (first value), like Header.Get.
+func invocationID(r *http.Request) string {
+	if vs := r.Header[invocationIDKey]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
 // DefaultRealm is the realm announced in WWW-Authenticate.
 const DefaultRealm = "jwtgate"
 

@@ -54,7 +54,7 @@ func (f *fakeDecider) last(t *testing.T) *decision.Request {
 var (
 	allowDecision = decision.Decision{
 		Outcome: decision.Allow, Reason: decision.ReasonOK, Principal: "user-1", Issuer: "https://issuer.example/",
-		Claims: map[string]any{"sub": "user-1", "scope": "read write", "tenant": "t1"},
+		Claims: decision.ClaimsOf(map[string]any{"sub": "user-1", "scope": "read write", "tenant": "t1"}),
 	}
 	expiredDecision   = decision.Decision{Outcome: decision.Unauthenticated, Reason: decision.TokenExpired, Detail: `token expired "5m" ago`}
 	missingDecision   = decision.Decision{Outcome: decision.Unauthenticated, Reason: decision.TokenMissing, Detail: "no bearer token"}
@@ -552,7 +552,7 @@ func TestClaimHeadersAreConfigurableAndSafe(t *testing.T) {
 	cfg := config.Default()
 	cfg.ClaimHeaders = map[string]string{"tenant": "X-Tenant", "n": "X-N", "sub": "bad header", "admin": "X-Admin"}
 	d := allowDecision
-	d.Claims = map[string]any{"tenant": "t1\r\nX-Evil: 1", "n": float64(42), "admin": true}
+	d.Claims = decision.ClaimsOf(map[string]any{"tenant": "t1\r\nX-Evil: 1", "n": float64(42), "admin": true})
 	h, _ := newTestHandler(&fakeDecider{d: d}, cfg)
 	res := shapes[0].do(t, h, "Bearer a.b.c")
 	if got := res.header.Get("X-Tenant"); got != "t1X-Evil: 1" {

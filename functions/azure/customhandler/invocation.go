@@ -88,7 +88,7 @@ type HTTPBindingResponse struct {
 // caller's body, which it carries, is read through and never kept, so no
 // body size changes the answer or the memory used.
 func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
-	invocationID := r.Header.Get(InvocationIDHeader)
+	invocationID := invocationID(r)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "the invocation endpoint takes POST")
@@ -112,7 +112,7 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 	resp := InvocationResponse{
 		Outputs: InvocationOutputs{Res: HTTPBindingResponse{
 			StatusCode: a.status,
-			Headers:    flattenHeaders(a.header),
+			Headers:    flattenHeaders(a.header()),
 			Body:       string(a.body),
 		}},
 		Logs: []string{"jwtgate: " + a.outcome + " " + a.reason},

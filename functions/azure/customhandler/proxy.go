@@ -8,7 +8,7 @@ import "net/http"
 // after the prefix ("/" for none). The status is the decision; the body is
 // never read.
 func (h *Handler) serveProxy(w http.ResponseWriter, r *http.Request, reqPath string) {
-	invocationID := r.Header.Get(InvocationIDHeader)
+	invocationID := invocationID(r)
 	req, shape, err := h.requestFromHTTP(r, reqPath)
 	if err != nil {
 		h.refuse(r.Context(), shape, invocationID, err.Error()).write(w)

@@ -272,11 +272,16 @@ func stripProxyPrefix(p string) string {
 // call; reqPath is the raw original path the request itself names ("/"
 // at the root or the bare prefix). The shape tells which one it was.
 func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Request, string, error) {
-	req := &decision.Request{Header: r.Header.Clone()}
+	// The core only reads the headers (decision.Request): no copy.
+	req := &decision.Request{Header: r.Header}
 	if err := checkRawPath(reqPath); err != nil {
 		return nil, ShapeProxy, err
 	}
-	q, qerr := url.ParseQuery(r.URL.RawQuery)
+	var q url.Values // nil without a query: nothing to parse
+	var qerr error
+	if r.URL.RawQuery != "" {
+		q, qerr = url.ParseQuery(r.URL.RawQuery)
+	}
 	own := original{path: reqPath, query: q}
 	o, forwarded, err := h.forwarded(r.Header, r.Method, own)
 	if err != nil {

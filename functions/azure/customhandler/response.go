@@ -16,12 +16,39 @@ import (
 // answer is one rendered decision, written either directly (proxy,
 // forward-auth) or into the invocation response's output binding.
 type answer struct {
-	status  int
-	header  http.Header
+	status int
+	// extra holds the headers beyond the common ones (setCommonHeaders):
+	// the challenge, Retry-After, identity headers. Keys are canonical.
+	extra   []headerField
 	body    []byte
 	outcome string
 	reason  string
 	detail  string
+}
+
+// headerField is one answer header; key is in canonical form.
+type headerField struct{ key, value string }
+
+// set adds or replaces the header key (canonical) of the answer.
+func (a *answer) set(key, value string) {
+	for i := range a.extra {
+		if a.extra[i].key == key {
+			a.extra[i].value = value
+			return
+		}
+	}
+	a.extra = append(a.extra, headerField{key, value})
+}
+
+// header is the answer's whole header set (the invocation response's
+// output binding, tests).
+func (a answer) header() http.Header {
+	h := make(http.Header, 3+len(a.extra))
+	setCommonHeaders(h)
+	for _, f := range a.extra {
+		h[f.key] = []string{f.value}
+	}
+	return h
 }
 
 // body is the JSON body of every decision answer.
@@ -45,8 +72,8 @@ type body struct {
 //   - forbidden: 403 with error="insufficient_scope" and the missing scopes;
 //   - unavailable (or anything unknown): 503 with Retry-After.
 func (h *Handler) render(d decision.Decision) answer {
-	hdr := http.Header{}
-	setCommonHeaders(hdr)
+	a := answer{extra: make([]headerField, 0, len(h.claimHdrs)+1)}
+	hdr := &a
 	b := body{Outcome: d.Outcome.String(), Reason: string(d.Reason), Detail: d.Detail}
 	if b.Reason == "" {
 		b.Reason = string(decision.InternalError)
@@ -56,10 +83,10 @@ func (h *Handler) render(d decision.Decision) answer {
 	case decision.Allow:
 		status = http.StatusOK
 		b.Allow, b.Detail = true, ""
-		b.Principal, b.Issuer, b.Claims = d.Principal, d.Issuer, d.Claims
+		b.Principal, b.Issuer, b.Claims = d.Principal, d.Issuer, d.Claims.Map()
 		for _, ch := range h.claimHdrs {
 			if v, ok := claimValue(d, ch.claim); ok {
-				hdr.Set(ch.header, v)
+				hdr.set(ch.header, v)
 			}
 		}
 	case decision.Unauthenticated:
@@ -71,7 +98,7 @@ func (h *Handler) render(d decision.Decision) answer {
 		case d.Reason == decision.TokenMissing:
 			// RFC 6750 §3.1: no error code when the request carried no
 			// authentication information.
-			hdr.Set("WWW-Authenticate", h.challenge())
+			hdr.set(headerWWWAuthenticate, h.challenge())
 		case dpopChallenge(d):
 			// RFC 9449 §7.1: a DPoP request (or a DPoP-bound token) gets
 			// a DPoP challenge naming the accepted proof algorithms.
@@ -79,10 +106,10 @@ func (h *Handler) render(d decision.Decision) answer {
 			if d.Reason == decision.DPoPProofInvalid || d.Reason == decision.DPoPReplayed {
 				b.Error = "invalid_dpop_proof"
 			}
-			hdr.Set("WWW-Authenticate", h.challengeFor("DPoP", "error", b.Error, "error_description", b.Detail, "algs", dpopAlgs(d)))
+			hdr.set(headerWWWAuthenticate, h.challengeFor("DPoP", "error", b.Error, "error_description", b.Detail, "algs", dpopAlgs(d)))
 		default:
 			b.Error = "invalid_token"
-			hdr.Set("WWW-Authenticate", h.challenge("error", b.Error, "error_description", b.Detail))
+			hdr.set(headerWWWAuthenticate, h.challenge("error", b.Error, "error_description", b.Detail))
 		}
 	case decision.Forbidden:
 		status = http.StatusForbidden
@@ -93,27 +120,27 @@ func (h *Handler) render(d decision.Decision) answer {
 			params = append(params, "scope", scope)
 		}
 		if d.DPoP {
-			hdr.Set("WWW-Authenticate", h.challengeFor("DPoP", append(params, "algs", dpopAlgs(d))...))
+			hdr.set(headerWWWAuthenticate, h.challengeFor("DPoP", append(params, "algs", dpopAlgs(d))...))
 		} else {
-			hdr.Set("WWW-Authenticate", h.challenge(params...))
+			hdr.set(headerWWWAuthenticate, h.challenge(params...))
 		}
 	default: // Unavailable, and any outcome this adapter does not know
 		status = http.StatusServiceUnavailable
 		b.Outcome = decision.Unavailable.String()
 		b.RetryAfter = h.retryAfterSeconds()
-		hdr.Set("Retry-After", strconv.Itoa(b.RetryAfter))
+		hdr.set("Retry-After", strconv.Itoa(b.RetryAfter))
 	}
-	return answer{status: status, header: hdr, body: marshal(b), outcome: b.Outcome, reason: b.Reason, detail: b.Detail}
+	a.status, a.body, a.outcome, a.reason, a.detail = status, marshalBody(b), b.Outcome, b.Reason, b.Detail
+	return a
 }
 
 // renderMalformed answers a request that could not be read: 400 with
 // RFC 6750's invalid_request.
 func (h *Handler) renderMalformed(detail string) answer {
-	hdr := http.Header{}
-	setCommonHeaders(hdr)
 	b := body{Outcome: decision.Unauthenticated.String(), Reason: string(decision.EventMalformed), Error: "invalid_request", Detail: detail}
-	hdr.Set("WWW-Authenticate", h.challenge("error", b.Error, "error_description", detail))
-	return answer{status: http.StatusBadRequest, header: hdr, body: marshal(b), outcome: b.Outcome, reason: b.Reason, detail: detail}
+	a := answer{status: http.StatusBadRequest, body: marshalBody(b), outcome: b.Outcome, reason: b.Reason, detail: detail}
+	a.set(headerWWWAuthenticate, h.challenge("error", b.Error, "error_description", detail))
+	return a
 }
 
 func (h *Handler) retryAfterSeconds() int {
@@ -212,7 +239,7 @@ func scopeList(scopes []string) string {
 // claimValue is the identity header value for a claim: the selected claim,
 // or the principal / issuer for sub / iss.
 func claimValue(d decision.Decision, claim string) (string, bool) {
-	if v, ok := d.Claims[claim]; ok {
+	if v, ok := d.Claims.Get(claim); ok {
 		s := headerValue(v)
 		return s, s != ""
 	}
@@ -274,11 +301,20 @@ func sortClaimHeaders(c []claimHeader) {
 
 // setCommonHeaders marks an answer as JSON that no cache may keep: it is
 // specific to one token.
+// The values are rendered once: the slices are shared by every answer and
+// must never be modified in place (net/http only reads them; an append
+// copies, as len == cap).
 func setCommonHeaders(h http.Header) {
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = cacheNoStore
+	h["X-Content-Type-Options"] = noSniff
 }
+
+var (
+	contentTypeJSON = []string{"application/json; charset=utf-8"}
+	cacheNoStore    = []string{"no-store"}
+	noSniff         = []string{"nosniff"}
+)
 
 func marshal(v any) []byte {
 	b, err := json.Marshal(v)
@@ -296,8 +332,13 @@ func marshal(v any) []byte {
 // write sends an answer directly.
 func (a answer) write(w http.ResponseWriter) {
 	dst := w.Header()
-	for k, vs := range a.header {
-		dst[k] = append([]string(nil), vs...)
+	setCommonHeaders(dst)
+	if len(a.extra) > 0 {
+		vals := make([]string, len(a.extra)) // one allocation for all
+		for i, f := range a.extra {
+			vals[i] = f.value
+			dst[f.key] = vals[i : i+1 : i+1]
+		}
 	}
 	w.WriteHeader(a.status)
 	_, _ = w.Write(a.body)

@@ -30,7 +30,7 @@ const MaxContextValueChars = 1024
 // id (azp or client_id, as "client_id").
 func authorizerContext(d decision.Decision) map[string]any {
 	ctx := map[string]any{}
-	for k, v := range d.Claims {
+	for k, v := range d.Claims.Map() {
 		if fv, ok := flatValue(v); ok && k != "" {
 			ctx[k] = fv
 		}

@@ -61,7 +61,7 @@ func (f *fakeDecider) Stats() core.Stats {
 func allowDecision() decision.Decision {
 	return decision.Decision{
 		Outcome: decision.Allow, Reason: decision.ReasonOK, Principal: "user-1", Issuer: "https://issuer.example/",
-		KeyID: "k1", Claims: map[string]any{"sub": "user-1", "iss": "https://issuer.example/", "scope": "orders:read", "client_id": "app-7", "tenant": "t1"},
+		KeyID: "k1", Claims: decision.ClaimsOf(map[string]any{"sub": "user-1", "iss": "https://issuer.example/", "scope": "orders:read", "client_id": "app-7", "tenant": "t1"}),
 	}
 }
 
@@ -670,11 +670,11 @@ func TestGlobs(t *testing.T) {
 
 func TestContextIsFlatAndUsageKeyIsRESTOnly(t *testing.T) {
 	d := allowDecision()
-	d.Claims = map[string]any{
+	d.Claims = decision.ClaimsOf(map[string]any{
 		"tenant": "t1", "n": float64(3), "i": int64(4), "ok": true, "roles": []string{"a", "b"},
 		"nested": map[string]any{"x": 1}, "list": []any{1}, "scp": "read write", "azp": "app-9", "plan": "gold",
 		"huge": strings.Repeat("h", MaxContextValueChars+1),
-	}
+	})
 	cfg := &config.Config{UsageIdentifierClaim: "plan"}
 	want := map[string]any{"tenant": "t1", "n": float64(3), "i": int64(4), "ok": true, "roles": "a b", "scp": "read write",
 		"scope": "read write", "azp": "app-9", "client_id": "app-9", "plan": "gold", "sub": "user-1", "iss": "https://issuer.example/"}
@@ -706,7 +706,9 @@ func TestContextIsFlatAndUsageKeyIsRESTOnly(t *testing.T) {
 func TestPrincipalFallsBackToClientID(t *testing.T) {
 	d := allowDecision()
 	d.Principal = ""
-	delete(d.Claims, "sub")
+	m := d.Claims.Clone()
+	delete(m, "sub")
+	d.Claims = decision.ClaimsOf(m)
 	res := New(&fakeDecider{d: d}, nil, quietLogger()).Evaluate(context.Background(), tokenEvent(methodARN, testToken))
 	if got := res.Response.(events.APIGatewayCustomAuthorizerResponse).PrincipalID; got != "app-7" {
 		t.Fatalf("principalId = %q", got)

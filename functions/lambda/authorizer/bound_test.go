@@ -70,7 +70,7 @@ func shapeEvent(t *testing.T, shape string, headers map[string]string, certPEM s
 			lower[toLower(k)] = v
 		}
 		ev = map[string]any{"version": "2.0", "type": "REQUEST", "routeArn": routeARNv2, "routeKey": "GET /orders/{id}", "rawPath": boundCalled, "headers": lower,
-			"requestContext": map[string]any{"stage": "prod", "domainName": boundDomain, "http": map[string]any{"method": "GET", "path": boundCalled},
+			"requestContext": map[string]any{"stage": "prod", "domainName": boundDomain, "http": map[string]any{"method": "GET", "path": "/other" + boundCalled},
 				"authentication": map[string]any{"clientCert": map[string]any{"clientCertPem": certPEM}}}}
 	}
 	return mustJSON(t, ev)

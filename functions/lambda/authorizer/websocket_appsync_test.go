@@ -305,7 +305,7 @@ func deref(p *int) any {
 
 func TestResolverContextValuesAreStrings(t *testing.T) {
 	d := allowDecision()
-	d.Claims = map[string]any{"n": float64(3), "admin": true, "big": int64(1) << 40, "roles": []string{"a", "b"}, "obj": map[string]any{"x": 1}}
+	d.Claims = decision.ClaimsOf(map[string]any{"n": float64(3), "admin": true, "big": int64(1) << 40, "roles": []string{"a", "b"}, "obj": map[string]any{"x": 1}})
 	got := resolverContext(d)
 	want := map[string]any{"n": "3", "admin": "true", "big": "1099511627776", "roles": "a b", "sub": "user-1", "iss": "https://issuer.example/"}
 	if !reflect.DeepEqual(got, want) {

@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -27,6 +26,7 @@ type Server struct {
 	bin  string
 	Port int
 	proc *localrun.Proc
+	tls  *tlsFiles // StartTLS
 }
 
 // Start starts a redis-server on a free loopback port, stopped when the
@@ -50,8 +50,15 @@ func Start(t testing.TB) *Server {
 // Addr is host:port.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 
-// URL is the JWTGATE_REPLAY_STORE value for database db.
-func (s *Server) URL(db int) string { return fmt.Sprintf("redis://%s/%d", s.Addr(), db) }
+// URL is the JWTGATE_REPLAY_STORE value for database db (rediss:// for
+// StartTLS).
+func (s *Server) URL(db int) string {
+	scheme := "redis"
+	if s.tls != nil {
+		scheme = "rediss"
+	}
+	return fmt.Sprintf("%s://%s/%d", scheme, s.Addr(), db)
+}
 
 // Stop kills the server (as a crash would); a stopped server can Restart.
 func (s *Server) Stop() {
@@ -66,8 +73,8 @@ func (s *Server) Stop() {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Stop()
-	cmd := exec.Command(s.bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(s.Port),
-		"--save", "", "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning")
+	args := append([]string{"--bind", "127.0.0.1"}, s.args()...)
+	cmd := exec.Command(s.bin, append(args, "--save", "", "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning")...)
 	p, err := localrun.Start(cmd)
 	if err != nil {
 		s.t.Fatalf("start %s: %v", s.bin, err)
@@ -92,7 +99,7 @@ func (s *Server) Restart() {
 }
 
 func (s *Server) ping() bool {
-	c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
+	c, err := s.dial()
 	if err != nil {
 		return false
 	}

@@ -67,3 +67,41 @@ func TestTableShowsRatiosAndVerdict(t *testing.T) {
 		}
 	}
 }
+
+func TestTableStatesTheDPoPTargets(t *testing.T) {
+	const out = `BenchmarkDPoP/RS256-token/floor-2 100 100 ns/op 0 B/op 0 allocs/op
+BenchmarkDPoP/RS256-token/dpop-new-token-and-proof-2 100 250 ns/op 0 B/op 0 allocs/op
+BenchmarkDPoP/ES256-proof/floor-2 100 200 ns/op 0 B/op 0 allocs/op
+BenchmarkDPoP/ES256-proof/dpop-repeat-token-new-proof-2 100 220 ns/op 0 B/op 0 allocs/op
+`
+	all, _, _ := parse(strings.NewReader(out))
+	var buf bytes.Buffer
+	writeTables(&buf, all, "min")
+	for _, want := range []string{
+		"| RS256-token | dpop-new-token-and-proof | 250 ns | 250 ns | 0 | 0 | 2.50 |",
+		"DPoP new token and proof ≤ 2.2× the RS256 floor: 2.50× (missed by 14%",
+		"DPoP repeat token, new proof ≈ one ES256 verify (≤ 1.3×): 1.10× (met;",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestOtherPairedBenchmarksShowTheirOwnRatios(t *testing.T) {
+	in := "BenchmarkEntraCognito/RS256/entra-2 300 5 ns/op 1.01 checked/plain\n" +
+		"BenchmarkEntraCognito/RS256/entra-2 300 5 ns/op 1.03 checked/plain\n" +
+		"BenchmarkEntraCognito/RS256/cognito-2 300 5 ns/op 0.99 checked/plain\n"
+	all, _, _ := parse(strings.NewReader(in))
+	var buf bytes.Buffer
+	writeTables(&buf, all, "min")
+	out := buf.String()
+	for _, want := range []string{"| alg | checked/plain |", "| RS256 entra | 1.02 |", "| RS256 cognito | 0.99 |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "jwtgate/floor") {
+		t.Errorf("a budget table got the peer columns:\n%s", out)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/jwtgate/jwtgate/shared/bench"
+	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/core"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
@@ -32,7 +33,7 @@ import (
 
 func main() {
 	alg := flag.String("alg", "RS256", "RS256, ES256 or EdDSA")
-	which := flag.String("case", "jwtgate", "floor, jwtgate, or dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store)")
+	which := flag.String("case", "jwtgate", "floor, jwtgate, entra, cognito (provider-style tokens and checks; -plain: the same tokens without the checks), dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store), or dpop-repeat (one cached -alg token, a fresh ES256 proof per call)")
 	n := flag.Int("n", 200, "iterations")
 	flag.Parse()
 	if err := run(*alg, *which, *n); err != nil {
@@ -73,8 +74,33 @@ func run(alg, which string, n int) error {
 			reqs[t] = bench.Request(t)
 		}
 		check = func(tok string) bool { return c.Decide(context.Background(), reqs[tok]).Outcome == decision.Allow }
+	case "entra", "entra-plain", "cognito", "cognito-plain":
+		// The Entra / Cognito budget: a provider-style token through the
+		// configuration with the provider's checks, or the plain one.
+		style, plain := strings.CutSuffix(which, "-plain")
+		if toks, err = f.MintStyle(style, alg, 16); err != nil {
+			return err
+		}
+		cfg, err := f.StyleConfig(style, !plain)
+		if err != nil {
+			return err
+		}
+		cfg.TokenCacheSize = 0
+		c, err := core.New(context.Background(), cfg)
+		if err != nil {
+			return err
+		}
+		reqs := map[string]*decision.Request{}
+		for _, t := range toks {
+			reqs[t] = bench.Request(t)
+		}
+		check = func(tok string) bool { return c.Decide(context.Background(), reqs[tok]).Outcome == decision.Allow }
 	case "dpop":
 		if check, toks, err = dpopCase(f, alg, n); err != nil {
+			return err
+		}
+	case "dpop-repeat":
+		if check, toks, err = dpopRepeatCase(f, alg, n); err != nil {
 			return err
 		}
 	default:
@@ -95,6 +121,7 @@ func run(alg, which string, n int) error {
 // and a fresh proof for every call (made before the measured loop), so
 // each call verifies the token, the proof and records the proof.
 func dpopCase(f *bench.Fixture, alg string, n int) (func(string) bool, []string, error) {
+	withGC := setupWithoutGC()
 	client, err := devissuer.NewProofSigner("ES256")
 	if err != nil {
 		return nil, nil, err
@@ -112,6 +139,7 @@ func dpopCase(f *bench.Fixture, alg string, n int) (func(string) bool, []string,
 		return nil, nil, err
 	}
 	cfg.TokenCacheSize = 0
+	cfg.DPoPMaxAge = config.MaxDPoPMaxAge // valgrind is slow: the proofs must outlive the setup
 	c, err := core.New(context.Background(), cfg)
 	if err != nil {
 		return nil, nil, err
@@ -131,11 +159,11 @@ func dpopCase(f *bench.Fixture, alg string, n int) (func(string) bool, []string,
 		reqs[i] = r
 	}
 	next := 0
-	return func(string) bool {
+	return withGC(func(string) bool {
 		r := reqs[next]
 		next++
 		return c.Decide(context.Background(), r).Outcome == decision.Allow
-	}, toks, nil
+	}), toks, nil
 }
 
 // loop is the measured region (callgrind --toggle-collect=main.loop).

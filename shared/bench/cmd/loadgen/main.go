@@ -1,14 +1,21 @@
 // Command loadgen measures the Azure Functions custom handler's throughput
-// over loopback HTTP: it builds functions/azure, starts it with the JWKS
-// inline (no network), and sends proxied GET /api/authorize requests with a
-// bearer token from -conns concurrent keep-alive connections — first one
-// repeated token (verified-token cache hits), then pre-minted unique tokens
-// (every request verifies a signature). Each phase is bounded by a request
-// count and a time limit. It reports requests/s, p50/p99 latency, the
-// handler's peak RSS (VmHWM), and the unique-token rate as a fraction of
-// the raw signature-verify rate of 2 goroutines on the same machine.
+// over loopback HTTP against a bare net/http server. It builds
+// functions/azure and starts it with the JWKS inline (no network) and its
+// decision log written to a file (as a platform collects it), and starts
+// the bare server (this program again, -serve-bare) in its own process: it
+// only verifies the bearer token's RS256 signature. Both get proxied
+// GET /api/authorize requests from keep-alive connections (1, 2 and 4 per
+// core, -per-core): without a token, with one repeated token (the
+// handler's verified-token cache hits) and with pre-minted unique tokens
+// (every request verifies a signature); the handler then again at
+// JWTGATE_LOG_LEVEL=warn (allow lines not written) with -conns
+// connections. Each phase is bounded by a request count and a time limit.
 //
-// The load generator shares the machine's cores with the handler.
+// It prints requests/s, p50/p99 latency and each server process's CPU time
+// per request, and the ratios of issue 18: handler ÷ bare server req/s, and
+// the extra CPU of a repeat-token request over a no-token request ÷ the
+// bare check over HTTP. The load generator shares the machine's cores with
+// the servers.
 package main
 
 import (
@@ -19,7 +26,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,12 +38,15 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/bench"
@@ -44,10 +56,12 @@ import (
 
 type options struct {
 	repo, handler, alg   string
+	perCore              string
 	conns                int
 	repeat, unique, raw  int
 	limit                time.Duration
 	verifiers, minterGos int
+	serveBare, bareKey   string
 }
 
 func main() {
@@ -55,18 +69,65 @@ func main() {
 	flag.StringVar(&o.repo, "repo", "../..", "jwtgate repository root (holds go.mod)")
 	flag.StringVar(&o.handler, "handler", "", "use this prebuilt handler binary instead of building ./functions/azure")
 	flag.StringVar(&o.alg, "alg", "RS256", "token algorithm: RS256, ES256 or EdDSA")
-	flag.IntVar(&o.conns, "conns", 8, "concurrent connections")
-	flag.IntVar(&o.repeat, "repeat", 20000, "requests in the repeat-token phase")
-	flag.IntVar(&o.unique, "unique", 3000, "requests (= pre-minted tokens) in the unique-token phase")
+	flag.StringVar(&o.perCore, "per-core", "1,2,4", "connections per core to measure (comma-separated)")
+	flag.IntVar(&o.conns, "conns", 8, "connections of the info/warn comparison (one of -per-core's, else the largest)")
+	flag.IntVar(&o.repeat, "repeat", 20000, "requests in each repeat-token and no-token phase")
+	flag.IntVar(&o.unique, "unique", 3000, "requests (= pre-minted tokens) in each unique-token phase")
 	flag.IntVar(&o.raw, "raw", 3000, "signature verifies in the raw-verify measurement")
 	flag.IntVar(&o.verifiers, "verifiers", 2, "goroutines for the raw-verify measurement")
-	flag.DurationVar(&o.limit, "limit", 30*time.Second, "time limit of each phase")
+	flag.DurationVar(&o.limit, "limit", 10*time.Second, "time limit of each phase")
+	flag.StringVar(&o.serveBare, "serve-bare", "", "internal: serve the bare RS256 server on this address")
+	flag.StringVar(&o.bareKey, "bare-key", "", "internal: PEM public key file of the bare server")
 	flag.Parse()
 	o.minterGos = runtime.NumCPU()
-	if err := run(o); err != nil {
+	var err error
+	if o.serveBare != "" {
+		err = serveBare(o.serveBare, o.bareKey)
+	} else {
+		err = run(o)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
+}
+
+// server is a process under load.
+type server struct {
+	p      *localrun.Proc
+	url    string
+	stderr *bytes.Buffer
+	client *http.Client
+}
+
+func (s *server) stop() { _ = s.p.Stop(os.Interrupt, 10*time.Second) }
+
+// start runs cmd listening on addr (already in its arguments or
+// environment) and waits until url answers with want.
+func start(cmd *exec.Cmd, addr, path, tok string, want int, maxConns int) (*server, error) {
+	s := &server{url: "http://" + addr + path, stderr: &bytes.Buffer{}}
+	cmd.Stderr = s.stderr
+	p, err := localrun.Start(cmd)
+	if err != nil {
+		return nil, err
+	}
+	s.p = p
+	s.client = &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: maxConns, MaxConnsPerHost: maxConns, DisableCompression: true},
+	}
+	if err := waitReady(p, s.client, s.url, tok, want, s.stderr); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// row is one measured phase.
+type row struct {
+	server, level, phase string
+	conns                int
+	r                    result
 }
 
 func run(o options) error {
@@ -87,66 +148,278 @@ func run(o options) error {
 			return err
 		}
 	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	var levels []int
+	for _, f := range strings.Split(o.perCore, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-per-core: %q is not a positive number", f)
+		}
+		levels = append(levels, n*runtime.NumCPU())
+	}
+	if !slices.Contains(levels, o.conns) {
+		// The info/warn comparison needs an info row at its connections.
+		o.conns = levels[len(levels)-1]
+	}
+	maxConns := slices.Max(levels)
 
 	fx, err := bench.NewFixture()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "loadgen: minting %d %s tokens\n", o.unique+1, o.alg)
-	toks, err := mintParallel(fx, o.alg, o.unique+1, o.minterGos)
+	// Each unique-token phase of one handler process needs tokens it has
+	// not cached yet; the warn process (a new cache) reuses the first set.
+	nUnique := o.unique * (len(levels) + 1)
+	fmt.Fprintf(os.Stderr, "loadgen: minting %d %s tokens\n", nUnique+1, o.alg)
+	toks, err := mintParallel(fx, o.alg, nUnique+1, o.minterGos)
 	if err != nil {
 		return err
 	}
 	repeatTok, uniqueToks := toks[0], toks[1:]
+	uniqueSet := func(i int) []string { return uniqueToks[i*o.unique : (i+1)*o.unique] }
 
+	pem, err := publicPEM(fx, o.alg)
+	if err != nil {
+		return err
+	}
+	keyFile := filepath.Join(tmp, "bare-key.pem")
+	if err := os.WriteFile(keyFile, pem, 0o600); err != nil {
+		return err
+	}
+
+	load0 := loadavg()
+	var rows []row
+	measure := func(s *server, name, level string, conns, n int, tok func(int) string, want int, phase string) {
+		c0 := cpuTime(s.p.Cmd.Process.Pid)
+		r := load(s.client, s.url, conns, n, o.limit, tok, want)
+		r.cpu = cpuTime(s.p.Cmd.Process.Pid) - c0
+		rows = append(rows, row{server: name, level: level, phase: phase, conns: conns, r: r})
+		fmt.Fprintf(os.Stderr, "loadgen: %s %s %d conns %s: %.0f/s\n", name, level, conns, phase, r.rate())
+	}
+	noTok := func(int) string { return "" }
+	repTok := func(int) string { return repeatTok }
+
+	// The bare server: its own process, signature check only.
 	addr, err := localrun.FreeAddr()
 	if err != nil {
 		return err
 	}
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin)
-	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "FUNCTIONS_CUSTOMHANDLER_PORT=" + port}, fx.Env()...)
-	cmd.Stdout = io.Discard // one JSON decision line per request
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	p, err := localrun.Start(cmd)
+	bare, err := start(exec.Command(self, "-serve-bare", addr, "-bare-key", keyFile), addr, "/api/authorize", repeatTok, http.StatusOK, maxConns)
+	if err != nil {
+		return fmt.Errorf("bare server: %w", err)
+	}
+	set0 := uniqueSet(0)
+	for _, c := range levels {
+		measure(bare, "bare net/http", "—", c, o.repeat, noTok, http.StatusUnauthorized, phaseNone)
+		measure(bare, "bare net/http", "—", c, len(set0), func(i int) string { return set0[i] }, http.StatusOK, phaseUnique)
+	}
+	bare.stop()
+
+	var hwm string
+	for _, level := range []string{"info", "warn"} {
+		addr, err := localrun.FreeAddr()
+		if err != nil {
+			return err
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		cmd := exec.Command(bin)
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin", "FUNCTIONS_CUSTOMHANDLER_PORT=" + port, "JWTGATE_LOG_LEVEL=" + level}, fx.Env()...)
+		// The decision log goes to a file, as a platform collects it.
+		logFile, err := os.Create(filepath.Join(tmp, "decisions-"+level+".log"))
+		if err != nil {
+			return err
+		}
+		cmd.Stdout = logFile
+		h, err := start(cmd, addr, "/api/authorize", repeatTok, http.StatusOK, maxConns)
+		if err != nil {
+			logFile.Close()
+			return fmt.Errorf("handler: %w", err)
+		}
+		conns := levels
+		if level == "warn" {
+			conns = []int{o.conns}
+		}
+		for i, c := range conns {
+			set := uniqueSet(i + 1)
+			if level == "warn" {
+				set = set0
+			}
+			measure(h, "jwtgate handler", level, c, o.repeat, noTok, http.StatusUnauthorized, phaseNone)
+			measure(h, "jwtgate handler", level, c, o.repeat, repTok, http.StatusOK, phaseRepeat)
+			measure(h, "jwtgate handler", level, c, len(set), func(i int) string { return set[i] }, http.StatusOK, phaseUnique)
+		}
+		if level == "info" {
+			hwm = vmHWM(h.p.Cmd.Process.Pid)
+		}
+		h.stop()
+		logFile.Close()
+		if st, err := os.Stat(logFile.Name()); err == nil {
+			fmt.Fprintf(os.Stderr, "loadgen: decision log at %s: %d bytes\n", level, st.Size())
+		}
+	}
+	load1 := loadavg()
+	perVerify, err := rawVerifyCost(fx, o.alg, uniqueToks, o.raw)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = p.Stop(os.Interrupt, 5*time.Second) }()
-
-	url := "http://" + addr + "/api/authorize"
-	client := &http.Client{
-		Timeout:   10 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns, DisableCompression: true},
+	report(o, rows, levels, perVerify, hwm, load0, load1)
+	for _, r := range rows {
+		if r.r.errors > 0 {
+			return fmt.Errorf("%s %s %s: %d requests failed; first error: %v", r.server, r.level, r.phase, r.r.errors, r.r.first)
+		}
 	}
-	if err := waitReady(p, client, url, repeatTok, &stderr); err != nil {
-		return err
-	}
+	return nil
+}
 
-	rep := load(client, url, o.conns, o.repeat, o.limit, func(int) string { return repeatTok })
-	uni := load(client, url, o.conns, len(uniqueToks), o.limit, func(i int) string { return uniqueToks[i] })
-	hwm := vmHWM(p.Cmd.Process.Pid)
-	raw, err := rawVerifyRate(fx, o.alg, uniqueToks, o.raw, o.verifiers)
-	if err != nil {
-		return err
-	}
+// Phases.
+const (
+	phaseNone   = "no token (401)"
+	phaseRepeat = "repeat token (cache hit)"
+	phaseUnique = "unique tokens (signature verified)"
+)
 
-	fmt.Printf("\n### Azure handler over loopback HTTP (%s, %d connections, load generator on the same %d CPUs)\n\n", o.alg, o.conns, runtime.NumCPU())
-	fmt.Println("| phase | requests | errors | requests/s | p50 | p99 |")
+func find(rows []row, server, level, phase string, conns int) (result, bool) {
+	for _, r := range rows {
+		if r.server == server && r.level == level && r.phase == phase && r.conns == conns {
+			return r.r, true
+		}
+	}
+	return result{}, false
+}
+
+func report(o options, rows []row, levels []int, perVerify time.Duration, hwm, load0, load1 string) {
+	fmt.Printf("\n### Azure handler over loopback HTTP (%s; decision log to a file; load generator on the same %d CPUs; load average %s before, %s after)\n\n", o.alg, runtime.NumCPU(), load0, load1)
+	fmt.Println("| server | log level | conns | phase | requests | req/s | p50 | p99 | server CPU/request |")
+	fmt.Println("|---|---|--:|---|--:|--:|--:|--:|--:|")
+	for _, r := range rows {
+		fmt.Printf("| %s | %s | %d | %s | %d | %.0f | %s | %s | %s |\n", r.server, r.level, r.conns, r.phase, r.r.n, r.r.rate(), us(r.r.pct(50)), us(r.r.pct(99)), us(r.r.cpuPer()))
+	}
+	const hs, bs = "jwtgate handler", "bare net/http"
+	fmt.Println()
+	fmt.Println("| conns (per core) | handler unique ÷ bare (target ≥ 0.9) | handler repeat ÷ bare (target ≥ 1.4) | repeat − no token, CPU | bare check over HTTP, CPU | extra ÷ bare check (target ≤ 0.1) |")
 	fmt.Println("|---|--:|--:|--:|--:|--:|")
-	for _, p := range []struct {
-		name string
-		r    result
-	}{{"repeat token (cache hit)", rep}, {"unique tokens (signature verified)", uni}} {
-		fmt.Printf("| %s | %d | %d | %.0f | %s | %s |\n", p.name, p.r.n, p.r.errors, p.r.rate(), us(p.r.pct(50)), us(p.r.pct(99)))
+	for _, c := range levels {
+		bu, _ := find(rows, bs, "—", phaseUnique, c)
+		bn, _ := find(rows, bs, "—", phaseNone, c)
+		hu, _ := find(rows, hs, "info", phaseUnique, c)
+		hr, _ := find(rows, hs, "info", phaseRepeat, c)
+		hn, _ := find(rows, hs, "info", phaseNone, c)
+		extra := hr.cpuPer() - hn.cpuPer()
+		check := bu.cpuPer() - bn.cpuPer()
+		fmt.Printf("| %d (%d) | %.2f | %.2f | %s | %s | %.3f |\n", c, c/runtime.NumCPU(), ratio(hu.rate(), bu.rate()), ratio(hr.rate(), bu.rate()),
+			us(extra), us(check), ratio(float64(extra), float64(check)))
 	}
 	fmt.Println()
-	fmt.Printf("- raw %s verifies/s with %d goroutines (sha256 + std-lib verify, no HTTP): %.0f\n", o.alg, o.verifiers, raw)
-	fmt.Printf("- unique-token rate / raw-verify rate: **%.2f**\n", uni.rate()/raw)
-	fmt.Printf("- handler peak RSS (VmHWM): %s\n", hwm)
-	if rep.errors+uni.errors > 0 {
-		return fmt.Errorf("%d requests failed; first error: %v", rep.errors+uni.errors, firstErr(rep, uni))
+	fmt.Printf("| phase (%d conns) | info req/s | warn req/s | warn ÷ info | info CPU/request | warn CPU/request |\n", o.conns)
+	fmt.Println("|---|--:|--:|--:|--:|--:|")
+	for _, ph := range []string{phaseNone, phaseRepeat, phaseUnique} {
+		i, _ := find(rows, hs, "info", ph, o.conns)
+		w, _ := find(rows, hs, "warn", ph, o.conns)
+		fmt.Printf("| %s | %.0f | %.0f | %.2f | %s | %s |\n", ph, i.rate(), w.rate(), ratio(w.rate(), i.rate()), us(i.cpuPer()), us(w.cpuPer()))
+	}
+	fmt.Println()
+	fmt.Printf("- server CPU/request: the server process's user + system CPU time (/proc/PID/stat) over the phase ÷ requests; it does not count the load generator, so it moves less with the machine's load than req/s\n")
+	fmt.Printf("- the bare check over HTTP: the bare server's CPU per unique-token request minus per no-token request; in process, one %s verify (sha256 + std-lib verify, 1 goroutine) took %s\n", o.alg, us(perVerify))
+	fmt.Printf("- handler peak RSS (VmHWM, info run): %s\n", hwm)
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// cpuTime is a process's user + system CPU time so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	// After the command: state is field 3, utime 14, stime 15 (man 5 proc).
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return time.Duration(ut+st) * time.Second / clkTck
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// publicPEM is the fixture's public key for alg in PEM (PKIX).
+func publicPEM(fx *bench.Fixture, alg string) ([]byte, error) {
+	pk, err := fx.Keys[alg].PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	var pub any
+	if err := jwk.Export(pk, &pub); err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// serveBare is the bare server: net/http with default settings that only
+// verifies the bearer token's signature (RS256: sha256 +
+// rsa.VerifyPKCS1v15) and answers 200 or 401 with a fixed body. No claims,
+// no log line.
+func serveBare(addr, keyFile string) error {
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		return err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return errors.New("bare: no PEM block in " + keyFile)
+	}
+	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
+		return err
+	}
+	ok200, no401 := []byte(`{"allow":true}`+"\n"), []byte(`{"allow":false}`+"\n")
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		dot := strings.LastIndexByte(tok, '.')
+		if dot > 0 {
+			if sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:]); err == nil {
+				if verifySig(k, []byte(tok[:dot]), sig) {
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = w.Write(ok200)
+					return
+				}
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write(no401)
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
 	return nil
 }
@@ -182,7 +455,7 @@ func mintParallel(fx *bench.Fixture, alg string, n, gos int) ([]string, error) {
 }
 
 // waitReady polls until the handler answers a decision with 200.
-func waitReady(p *localrun.Proc, c *http.Client, url, tok string, stderr *bytes.Buffer) error {
+func waitReady(p *localrun.Proc, c *http.Client, url, tok string, want int, stderr *bytes.Buffer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Not listening yet: poll every 5 ms.
@@ -199,8 +472,8 @@ func waitReady(p *localrun.Proc, c *http.Client, url, tok string, stderr *bytes.
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("warm-up request answered %d: %.300s", resp.StatusCode, body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("warm-up request answered %d, want %d: %.300s", resp.StatusCode, want, body)
 	}
 	return nil
 }
@@ -210,7 +483,9 @@ func newGet(ctx context.Context, url, tok string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	return req, nil
 }
 
@@ -233,6 +508,15 @@ type result struct {
 	first     error
 	elapsed   time.Duration
 	lat       []time.Duration // sorted
+	cpu       time.Duration   // the server's CPU time over the phase
+}
+
+// cpuPer is the server's CPU time per request.
+func (r result) cpuPer() time.Duration {
+	if r.n == 0 {
+		return 0
+	}
+	return r.cpu / time.Duration(r.n)
 }
 
 func (r result) rate() float64 {
@@ -259,9 +543,9 @@ func firstErr(rs ...result) error {
 	return nil
 }
 
-// load sends n requests (token i from tok(i)) from conns workers, stopping
-// early at limit.
-func load(c *http.Client, url string, conns, n int, limit time.Duration, tok func(int) string) result {
+// load sends n requests (token i from tok(i), none for "") from conns
+// workers, stopping early at limit; an answer other than want is an error.
+func load(c *http.Client, url string, conns, n int, limit time.Duration, tok func(int) string, want int) result {
 	var next atomic.Int64
 	lats := make([][]time.Duration, conns)
 	errs := make([]int, conns)
@@ -279,7 +563,7 @@ func load(c *http.Client, url string, conns, n int, limit time.Duration, tok fun
 				t0 := time.Now()
 				code, body, err := get(c, url, tok(i))
 				lats[w] = append(lats[w], time.Since(t0))
-				if err == nil && code != http.StatusOK {
+				if err == nil && code != want {
 					err = fmt.Errorf("status %d: %.200s", code, body)
 				}
 				if err != nil {
@@ -305,9 +589,9 @@ func load(c *http.Client, url string, conns, n int, limit time.Duration, tok fun
 	return r
 }
 
-// rawVerifyRate runs hash + verify of the tokens' signatures from gos
-// goroutines and returns verifies per second.
-func rawVerifyRate(fx *bench.Fixture, alg string, toks []string, n, gos int) (float64, error) {
+// rawVerifyCost is the time of one signature verify (hash + verify), from
+// one goroutine, in this process.
+func rawVerifyCost(fx *bench.Fixture, alg string, toks []string, n int) (time.Duration, error) {
 	pk, err := fx.Keys[alg].PublicKey()
 	if err != nil {
 		return 0, err
@@ -326,40 +610,33 @@ func rawVerifyRate(fx *bench.Fixture, alg string, toks []string, n, gos int) (fl
 		}
 		items[i] = item{[]byte(toks[i][:dot]), sig}
 	}
-	verify := func(it item) bool {
-		switch k := pub.(type) {
-		case *rsa.PublicKey:
-			h := sha256.Sum256(it.in)
-			return rsa.VerifyPKCS1v15(k, crypto.SHA256, h[:], it.sig) == nil
-		case *ecdsa.PublicKey:
-			// JWS carries r||s (RFC 7518 §3.4).
-			h := sha256.Sum256(it.in)
-			half := len(it.sig) / 2
-			return ecdsa.Verify(k, h[:], new(big.Int).SetBytes(it.sig[:half]), new(big.Int).SetBytes(it.sig[half:]))
-		case ed25519.PublicKey:
-			return ed25519.Verify(k, it.in, it.sig)
-		}
-		return false
-	}
+	verify := func(it item) bool { return verifySig(pub, it.in, it.sig) }
 	if !verify(items[0]) {
 		return 0, errors.New("raw verify refused a fixture token")
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	start := time.Now()
-	for range gos {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				verify(items[i%len(items)])
-			}
-		})
+	for i := range n {
+		verify(items[i%len(items)])
 	}
-	wg.Wait()
-	return float64(n) / time.Since(start).Seconds(), nil
+	return time.Since(start) / time.Duration(n), nil
+}
+
+// verifySig is the bare signature check: hash + the standard library's
+// verify (RS256, ES256 or EdDSA by the key's type).
+func verifySig(pub any, in, sig []byte) bool {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		h := sha256.Sum256(in)
+		return rsa.VerifyPKCS1v15(k, crypto.SHA256, h[:], sig) == nil
+	case *ecdsa.PublicKey:
+		// JWS carries r||s (RFC 7518 §3.4).
+		h := sha256.Sum256(in)
+		half := len(sig) / 2
+		return ecdsa.Verify(k, h[:], new(big.Int).SetBytes(sig[:half]), new(big.Int).SetBytes(sig[half:]))
+	case ed25519.PublicKey:
+		return ed25519.Verify(k, in, sig)
+	}
+	return false
 }
 
 // vmHWM reads the peak resident set size of a process.

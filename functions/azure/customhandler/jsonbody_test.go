@@ -1,0 +1,61 @@
+package customhandler
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+)
+
+// The hand-written body encoder must write what encoding/json writes, byte
+// for byte, and give up where encoding/json fails.
+func TestAppendBodyMatchesEncodingJSON(t *testing.T) {
+	odd := "a\"b\\c<d>e&f\x00\x01\b\f\n\r\t\x1f\x7f é \u2028 \u2029 \xff\xfe end 😀"
+	cases := []body{
+		{Outcome: "allow", Reason: "ok"},
+		{Allow: true, Outcome: "allow", Reason: "ok", Principal: "user-1", Issuer: "https://issuer.example/",
+			Claims: map[string]any{"sub": "user-1", "scope": "read write", "n": int64(-42), "i": 7, "f": 1.5, "big": 1e21, "tiny": 1e-7,
+				"neg": -2.5e-9, "zero": 0.0, "t": true, "nil": nil, odd: odd, "": ""}},
+		{Outcome: "forbidden", Reason: "insufficient_scope", Error: "insufficient_scope", Detail: odd, MissingScopes: []string{"a", odd}},
+		{Outcome: "unavailable", Reason: "keys_unavailable", Detail: "x", RetryAfter: 5},
+	}
+	for _, f := range []float64{0.1, 123456789, 1e20, 1e-6, 5e-324, math.MaxFloat64, -0.0} {
+		cases = append(cases, body{Claims: map[string]any{"f": f}})
+	}
+	for _, b := range cases {
+		want, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := appendBody(nil, b)
+		if !ok || !bytes.Equal(got, want) {
+			t.Errorf("appendBody(%+v) = %s, %v\nwant %s", b, got, ok, want)
+		}
+		if got := marshalBody(b); !bytes.Equal(got, append(want, '\n')) {
+			t.Errorf("marshalBody = %s, want %s", got, want)
+		}
+	}
+	// What encoding/json cannot encode falls back to marshal, which drops
+	// the claims rather than fail.
+	for _, v := range []any{math.NaN(), math.Inf(1), []string{"x"}, struct{}{}} {
+		b := body{Allow: true, Outcome: "allow", Reason: "ok", Claims: map[string]any{"a": "x", "z": v}}
+		if _, ok := appendBody(nil, b); ok {
+			t.Errorf("appendBody accepted claim %#v", v)
+		}
+		want := marshal(b)
+		if got := marshalBody(b); !bytes.Equal(got, want) {
+			t.Errorf("marshalBody(%#v) = %s, want %s", v, got, want)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("plain")
+	f.Add("<&>\"\\\x00\u2028\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
