@@ -35,6 +35,7 @@ E2E_ENV   := JWTGATE_RIE=$(RIE) JWTGATE_IDP_DIR=$(IDP_DIR) JWTGATE_REDIS_SERVER=
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags jwtgate_lean ./...
 
 unit: tools idp redis
 	$(E2E_ENV) $(GO) test -count=1 ./...
@@ -125,7 +126,13 @@ fuzz-long:
 
 ## package: dist/lambda-arm64.zip, dist/lambda-amd64.zip (bootstrap at the root) and
 ## dist/azure-function.zip (host.json, handler, function folders); reproducible:
-## -trimpath, stripped, no build id or VCS stamp, fixed zip timestamps and modes
+## -trimpath, stripped, no build id or VCS stamp, fixed zip timestamps and modes.
+## LEAN=1 builds both binaries with -tags jwtgate_lean: without CEL rules and
+## the Redis replay store (a third of the size, no cel-go/protobuf package
+## initialisers at start-up); such a binary refuses a rule or a redis:// store.
+LEAN      ?=
+comma     := ,
+LEAN_TAGS  = $(if $(filter 1 true yes,$(LEAN)),jwtgate_lean)
 DIST      ?= dist
 DISTDIR    = $(abspath $(DIST))
 HOST_JSON  = $(firstword $(wildcard host.json functions/azure/host.json))
@@ -135,10 +142,10 @@ package:
 	@rm -rf $(DISTDIR)/.build && mkdir -p $(DISTDIR)/.build
 	@$(GO) -C infra/check build -mod=mod -o $(DISTDIR)/.build/pack ./cmd/pack
 	@set -e; for arch in arm64 amd64; do \
-	  GOOS=linux GOARCH=$$arch $(GO) build $(BUILDFLAGS) -buildvcs=false -tags lambda.norpc -o $(DISTDIR)/.build/lambda-$$arch/bootstrap ./functions/lambda; \
+	  GOOS=linux GOARCH=$$arch $(GO) build $(BUILDFLAGS) -buildvcs=false -tags lambda.norpc$(if $(LEAN_TAGS),$(comma)$(LEAN_TAGS)) -o $(DISTDIR)/.build/lambda-$$arch/bootstrap ./functions/lambda; \
 	  $(DISTDIR)/.build/pack -o $(DISTDIR)/lambda-$$arch.zip -x bootstrap bootstrap=$(DISTDIR)/.build/lambda-$$arch/bootstrap; \
 	done
-	@GOOS=linux GOARCH=amd64 $(GO) build $(BUILDFLAGS) -buildvcs=false -o $(DISTDIR)/.build/azure/handler ./functions/azure
+	@GOOS=linux GOARCH=amd64 $(GO) build $(BUILDFLAGS) -buildvcs=false $(if $(LEAN_TAGS),-tags $(LEAN_TAGS)) -o $(DISTDIR)/.build/azure/handler ./functions/azure
 	@test -n "$(HOST_JSON)" || { echo "package: no host.json"; exit 1; }
 	@test -n "$(FUNC_JSONS)" || { echo "package: no function.json under functions/azure"; exit 1; }
 	@$(DISTDIR)/.build/pack -o $(DISTDIR)/azure-function.zip -x handler host.json=$(HOST_JSON) handler=$(DISTDIR)/.build/azure/handler \

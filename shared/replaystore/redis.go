@@ -1,3 +1,5 @@
+//go:build !jwtgate_lean
+
 package replaystore
 
 import (
@@ -84,3 +86,9 @@ func (s *Redis) Remember(ctx context.Context, key string, until time.Time) (bool
 
 // Close implements Store.
 func (s *Redis) Close() error { return s.c.Close() }
+
+// checkRedisSpec validates a redis:// or rediss:// URL without connecting.
+func checkRedisSpec(spec string) error {
+	_, err := redisOptions(spec, time.Second)
+	return err
+}

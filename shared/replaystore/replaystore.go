@@ -64,8 +64,7 @@ func CheckSpec(spec string) error {
 	if !strings.HasPrefix(lower, "redis://") && !strings.HasPrefix(lower, "rediss://") {
 		return errors.New(`must be "memory", redis://host:port/db or rediss://host:port/db`)
 	}
-	_, err := redisOptions(spec, time.Second)
-	return err
+	return checkRedisSpec(spec)
 }
 
 // Redact returns spec without its password, for logs and errors.

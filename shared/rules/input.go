@@ -1,3 +1,5 @@
+//go:build !jwtgate_lean
+
 package rules
 
 import (
@@ -8,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/cel-go/common/types"
@@ -36,19 +37,6 @@ func NewToken(claims, header jsonstrict.Object) *Token {
 	t.claims = objectVal(claims, &t.size)
 	t.header = objectVal(header, &t.size)
 	return t
-}
-
-// Input is what one evaluation reads.
-type Input struct {
-	Token *Token
-	// Request fields; Header and Query are read only when a rule uses them.
-	Method   string
-	Path     string // as route rules see it (normalised)
-	Host     string
-	SourceIP string
-	Header   http.Header
-	Query    url.Values
-	Now      time.Time
 }
 
 // activation resolves the variables of one evaluation. request.headers

@@ -1,27 +1,8 @@
-// Package rules compiles and evaluates authorization rules written in CEL
-// (Common Expression Language) over a verified token and its request. A
-// rule is compiled and type-checked once at start-up; evaluating it is
-// bounded by a cost limit and never touches the network or the file system
-// (the CEL standard library and the strings extension only).
-//
-// Variables:
-//
-//	claims          map(string, dyn)     the verified token's claims
-//	token.header    map(string, dyn)     the token's JOSE header
-//	request.method  string               "GET" ("" when the platform does not say)
-//	request.path    string               the path route rules see
-//	request.host    string               "" when the platform does not say
-//	request.headers map(string, string)  lower-case names, repeated values joined with ", "
-//	request.query   map(string, string)  repeated values joined with ","
-//	request.source_ip string             "" when the platform does not say
-//	now             timestamp            the decision's clock
-//
-// JSON numbers become int when they are integers that fit in 64 bits and
-// double otherwise; null is null.
+//go:build !jwtgate_lean
+
 package rules
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -32,10 +13,6 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/ext"
 )
-
-// DefaultCostLimit bounds one evaluation of one rule, in CEL cost units (the
-// order Kubernetes uses for its validation rules).
-const DefaultCostLimit = 1_000_000
 
 // Variable names a rule can read.
 const (
@@ -49,15 +26,6 @@ const (
 	varSourceIP = "request.source_ip"
 	varNow      = "now"
 )
-
-// Limits assumed by the start-up cost estimate: the largest sizes the
-// variables can have.
-type Limits struct {
-	// TokenBytes bounds claims and token.header (the largest accepted token).
-	TokenBytes uint64
-	// CostLimit bounds every evaluation; 0 means DefaultCostLimit.
-	CostLimit uint64
-}
 
 // Env compiles rules. Build it only when a rule is configured: creating
 // the CEL environment is the costly part of start-up.
@@ -110,13 +78,6 @@ func NewEnv(l Limits) (*Env, error) {
 	return &Env{env: e, limits: l}, nil
 }
 
-// Reads tells which inputs beyond the token a rule reads.
-type Reads struct {
-	Request bool // any request.* variable
-	Path    bool // request.path
-	Clock   bool // now
-}
-
 // Rule is a compiled rule, safe for concurrent use.
 type Rule struct {
 	place string
@@ -136,15 +97,6 @@ func (r *Rule) Place() string { return r.place }
 
 // Reads tells what the rule reads beyond the token.
 func (r *Rule) Reads() Reads { return r.reads }
-
-// Error is a rule refused at start-up: its place and CEL's messages (each
-// with line and column).
-type Error struct {
-	Place string
-	Msg   string
-}
-
-func (e *Error) Error() string { return e.Place + ": " + e.Msg }
 
 // Compile parses and type-checks expr. It refuses a syntax or type error,
 // a result other than bool, and a rule whose estimated cost exceeds the
@@ -230,10 +182,6 @@ func readsOf(ast *cel.Ast) Reads {
 	return r
 }
 
-// ErrNotBool is returned when a rule's value is not a bool at run time
-// (a dyn expression the checker could not type).
-var ErrNotBool = errors.New("rule did not give a bool")
-
 // Eval runs the rule over the input. Any error (a missing claim, a type
 // mismatch, the cost limit) is returned, never a guess: the caller fails
 // closed. The error never holds claim values.
@@ -262,42 +210,6 @@ func (r *Rule) eval(prg cel.Program, in *Input) (bool, error) {
 		return false, &EvalError{Place: r.place, Err: ErrNotBool}
 	}
 	return b, nil
-}
-
-// EvalError is a rule that failed at run time. Its message names the
-// rule's place and the kind of failure; it is meant for logs and never
-// carries claim or request values.
-type EvalError struct {
-	Place string
-	Err   error
-}
-
-func (e *EvalError) Error() string { return e.Place + ": " + e.Kind() }
-
-func (e *EvalError) Unwrap() error { return e.Err }
-
-// Kind is a short description of the failure that never quotes input
-// values: CEL's own messages can ("no such key: <key>").
-func (e *EvalError) Kind() string {
-	if errors.Is(e.Err, ErrNotBool) {
-		return ErrNotBool.Error()
-	}
-	msg := e.Err.Error()
-	switch {
-	case strings.Contains(msg, "cost limit"):
-		return "cost limit exceeded"
-	case strings.HasPrefix(msg, "no such key"):
-		return "no such key"
-	case strings.HasPrefix(msg, "no such overload"), strings.Contains(msg, "no such overload"):
-		return "no such overload (a value of an unexpected type)"
-	case strings.Contains(msg, "overflow"):
-		return "arithmetic overflow"
-	case strings.Contains(msg, "division by zero"), strings.Contains(msg, "modulus by zero"):
-		return "division by zero"
-	case strings.Contains(msg, "index out of"), strings.Contains(msg, "invalid index"):
-		return "index out of range"
-	}
-	return "evaluation error"
 }
 
 // sizeEstimator bounds the sizes of the variables for the start-up cost

@@ -1,3 +1,5 @@
+//go:build !jwtgate_lean
+
 package rules
 
 import (
