@@ -163,11 +163,12 @@ func TestBootstrapUnderRuntimeEmulator(t *testing.T) {
 	if iss.JWKSRequests() != jwks {
 		t.Errorf("JWKS fetched again during warm invokes: %d → %d", jwks, iss.JWKSRequests())
 	}
-	logs := fn.output()
+	wants := []string{`"platform":"aws-lambda"`, `"reason":"scope_missing"`, `"reason":"token_expired"`, `"Namespace":"jwtgate"`}
+	logs := fn.waitOutput(wants...)
 	if strings.Contains(logs, good) || strings.Contains(logs, strings.Split(good, ".")[2]) {
 		t.Errorf("a token appears in the function output")
 	}
-	for _, want := range []string{`"platform":"aws-lambda"`, `"reason":"scope_missing"`, `"reason":"token_expired"`, `"Namespace":"jwtgate"`} {
+	for _, want := range wants {
 		if !strings.Contains(logs, want) {
 			t.Errorf("function output lacks %s", want)
 		}
@@ -462,8 +463,10 @@ func TestBootstrapHonoursLambdaLogLevel(t *testing.T) {
 	if r := fn.invoke(t, shapeEvent("rest_token", "")); r.ErrorMessage != "Unauthorized" {
 		t.Fatalf("no token: %+v", r)
 	}
+	// The bootstrap's lines of the second invoke can reach us after its
+	// answer: wait for its decision and metric lines.
 	var decisions, metrics []map[string]any
-	for _, line := range strings.Split(fn.output(), "\n") {
+	for _, line := range strings.Split(fn.waitOutput(`"reason":"token_missing"`, `"Outcome":"unauthenticated"`), "\n") {
 		var rec map[string]any
 		if json.Unmarshal([]byte(line), &rec) != nil {
 			continue
@@ -545,8 +548,9 @@ func TestBootstrapAppliesRulesCacheSafely(t *testing.T) {
 			fn.invoke(t, shapeEvent(shape, mint(nil))).wantPolicy(t, "Deny", "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*/*")
 		})
 	}
-	logs := fn.output()
-	for _, want := range []string{`"reason":"rule_denied"`, `"reason":"rule_error"`, `"rule":"JWTGATE_RULE"`, `"rule_failure":"no such key"`} {
+	wants := []string{`"reason":"rule_denied"`, `"reason":"rule_error"`, `"rule":"JWTGATE_RULE"`, `"rule_failure":"no such key"`}
+	logs := fn.waitOutput(wants...)
+	for _, want := range wants {
 		if !strings.Contains(logs, want) {
 			t.Errorf("function output lacks %s", want)
 		}
