@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -320,18 +321,40 @@ func queryBytes(q url.Values) int { return headerBytes(http.Header(q)) }
 // (RFC 9110 §5.3). Names that differ only in case are merged.
 func headerMap(h http.Header) map[string]string {
 	m := make(map[string]string, len(h))
+	var collided []string
 	for k, vs := range h {
 		if len(vs) == 0 {
 			continue
 		}
-		k = strings.ToLower(k)
-		v := strings.Join(vs, ", ")
-		if prev, ok := m[k]; ok {
-			v = prev + ", " + v
+		lk := strings.ToLower(k)
+		if _, ok := m[lk]; ok {
+			collided = append(collided, lk)
+			continue
 		}
-		m[k] = v
+		m[lk] = strings.Join(vs, ", ")
+	}
+	for _, lk := range collided {
+		m[lk] = joinSpellings(h, lk)
 	}
 	return m
+}
+
+// joinSpellings joins the values of every spelling of one header name
+// (names that differ only in case), the spellings in sorted order, so that
+// the value does not depend on Go's map order.
+func joinSpellings(h http.Header, lower string) string {
+	var names []string
+	for k, vs := range h {
+		if len(vs) > 0 && strings.ToLower(k) == lower {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, k := range names {
+		parts = append(parts, strings.Join(h[k], ", "))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // queryMap joins repeated query values with ",".

@@ -182,3 +182,19 @@ func TestUntrackedEvaluationIsEquivalent(t *testing.T) {
 		}
 	}
 }
+
+// Two spellings of one header name join in the sorted order of the
+// spellings, whatever Go's map order: a rule sees the same value on every
+// request (it once depended on map iteration).
+func TestHeaderSpellingsJoinInOneOrder(t *testing.T) {
+	h := http.Header{"x-tenant": {"acme"}, "X-TENANT": {"other"}, "X-Tenant": {"third", "fourth"}}
+	for range 50 {
+		if got := headerMap(h)["x-tenant"]; got != "other, third, fourth, acme" {
+			t.Fatalf("joined %q", got)
+		}
+		m := &reqMap{header: h, isHeader: true}
+		if got, _ := m.lookup("x-tenant"); got != "other, third, fourth, acme" {
+			t.Fatalf("looked up %q", got)
+		}
+	}
+}
