@@ -242,7 +242,12 @@ func checkJSONDuplicates(data []byte) error {
 		}
 		if top != nil && top.obj && top.wantKey {
 			if d, ok := tok.(json.Delim); ok && d == '}' {
+				// The object is a complete value: the enclosing object,
+				// if any, wants a key next.
 				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].obj {
+					stack[len(stack)-1].wantKey = true
+				}
 				continue
 			}
 			k, _ := tok.(string)
