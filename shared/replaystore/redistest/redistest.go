@@ -33,6 +33,17 @@ type Server struct {
 // test ends. It skips the test when JWTGATE_REDIS_SERVER is unset.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	bin, port := serverAndPort(t)
+	s := &Server{t: t, bin: bin, Port: port}
+	s.Restart()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// serverAndPort is the redis-server binary (JWTGATE_REDIS_SERVER; the
+// test skips without it) and a free loopback port for it.
+func serverAndPort(t testing.TB) (string, int) {
+	t.Helper()
 	bin := os.Getenv(EnvServer)
 	if bin == "" {
 		t.Skip(EnvServer + " is unset (make test installs redis-server and sets it)")
@@ -41,10 +52,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, bin: bin, Port: port}
-	s.Restart()
-	t.Cleanup(s.Stop)
-	return s
+	return bin, port
 }
 
 // Addr is host:port.

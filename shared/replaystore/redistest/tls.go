@@ -16,8 +16,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/jwtgate/jwtgate/shared/localrun"
 )
 
 // tlsFiles are a TLS server's files: a throw-away CA and a certificate for
@@ -31,14 +29,7 @@ type tlsFiles struct {
 // is off): URL gives rediss:// and CAFile the CA a client must trust.
 func StartTLS(t testing.TB) *Server {
 	t.Helper()
-	bin := os.Getenv(EnvServer)
-	if bin == "" {
-		t.Skip(EnvServer + " is unset (make test installs redis-server and sets it)")
-	}
-	port, err := localrun.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, port := serverAndPort(t)
 	files, err := writeTLSFiles(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
