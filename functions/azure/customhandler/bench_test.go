@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -45,6 +46,8 @@ func BenchmarkProxiedRepeatToken(b *testing.B) {
 }
 
 // BenchmarkHTTP is the handler behind a real net/http server on loopback,
+// (with JWTGATE_BENCH_UNIQUE=N, first N distinct tokens, each verified
+// once: run it with -benchtime Nx),
 // as the binary serves it (the decision log written to a file through the
 // binary's BufferedWriter), with a keep-alive client: a request without a
 // token (401) and one with a repeated, cached token (200). The difference
@@ -89,6 +92,20 @@ func BenchmarkHTTP(b *testing.B) {
 			b.Fatalf("status %d, want %d", resp.StatusCode, want)
 		}
 	}
+	if n := uniqueTokens(); n > 0 {
+		toks := make([]string, n)
+		for i := range toks {
+			toks[i], _ = iss.Mint(map[string]any{"sub": "s", "aud": "api://x", "scope": "read:orders", "jti": strconv.Itoa(i), "exp": time.Now().Add(time.Hour).Unix()})
+		}
+		b.Run("unique-token", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				do(b, toks[i%n], 200)
+				i++
+			}
+		})
+	}
 	for _, bc := range []struct {
 		name string
 		tok  string
@@ -111,4 +128,12 @@ func BenchmarkHTTP(b *testing.B) {
 			})
 		})
 	}
+}
+
+// uniqueTokens is how many distinct tokens BenchmarkHTTP's unique-token
+// case mints (JWTGATE_BENCH_UNIQUE; 0, the default, leaves the case out:
+// minting costs one RSA signature per token).
+func uniqueTokens() int {
+	n, _ := strconv.Atoi(os.Getenv("JWTGATE_BENCH_UNIQUE"))
+	return n
 }
