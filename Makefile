@@ -13,7 +13,7 @@ BUILDFLAGS := -trimpath -ldflags='$(LDFLAGS)'
 
 export CGO_ENABLED := 0
 
-.PHONY: replay test vet unit fuzz idp redis tools bench bench-test bench-instr package events clean infra soak fuzz-long difffuzz-test mutation
+.PHONY: replay test vet unit crossarch fuzz idp redis tools bench bench-test bench-instr package events clean infra soak fuzz-long difffuzz-test mutation
 
 ## replay: sample events through the adapters against the embedded dev issuer
 replay:
@@ -37,8 +37,18 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags jwtgate_lean ./...
 
-unit: tools idp redis
+unit: tools idp redis crossarch
 	$(E2E_ENV) $(GO) test -count=1 ./...
+
+## crossarch: shared/rsaverify carries the standard library's Montgomery
+## assembly for amd64 and arm64 (Lambda's recommended architecture): its
+## tests run again without assembly (-tags purego) and as an arm64 binary
+## under qemu-user (Debian's qemu-user-static, installed where missing)
+crossarch:
+	$(GO) test -count=1 -short -tags purego ./shared/rsaverify ./shared/token
+	@command -v qemu-aarch64-static >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null; }
+	@mkdir -p $(BIN) && GOARCH=arm64 $(GO) test -c -o $(BIN)/rsaverify-arm64.test ./shared/rsaverify
+	cd shared/rsaverify && qemu-aarch64-static $(BIN)/rsaverify-arm64.test -test.short -test.count=1
 
 ## redis: the redis-server the shared DPoP replay store is tested against
 ## (Debian's package, installed where it is missing; run on loopback only)

@@ -253,7 +253,9 @@ func publicKey(pub any) (*Key, error) {
 		if err := checkRSA(p); err != nil {
 			return nil, err
 		}
-		return &Key{Kty: "RSA", Public: p}, nil
+		k := &Key{Kty: "RSA", Public: p}
+		k.RSAVerifier() // prepared once here, not on the first token
+		return k, nil
 	case *ecdsa.PublicKey:
 		if p.Curve == nil {
 			return nil, errors.New("EC key without a curve")

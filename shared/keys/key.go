@@ -6,8 +6,12 @@ package keys
 
 import (
 	"crypto"
+	"crypto/rsa"
 	"errors"
 	"fmt"
+	"sync/atomic"
+
+	"github.com/jwtgate/jwtgate/shared/rsaverify"
 )
 
 // Key is one verification key, converted to a Go crypto key once per fetch.
@@ -30,6 +34,28 @@ type Key struct {
 	// publishes one on each v2.0 key, often a {tenantid} template. Such a
 	// key signs only tokens of that issuer (the validator checks it).
 	Issuer string
+
+	// prepared is the RSA key with its Montgomery constants computed, so
+	// each signature check does not recompute them (see RSAVerifier).
+	prepared atomic.Pointer[rsaverify.PublicKey]
+}
+
+// RSAVerifier returns k's RSA public key prepared for PKCS#1 v1.5
+// verification (package rsaverify), built once: by the key source when it
+// loads the key, or on first use for a Key built elsewhere. It is nil when
+// k is not an RSA key.
+func (k *Key) RSAVerifier() *rsaverify.PublicKey {
+	if p := k.prepared.Load(); p != nil {
+		return p
+	}
+	pub, ok := k.Public.(*rsa.PublicKey)
+	if !ok {
+		return nil
+	}
+	// Concurrent first callers may each build one; they are equal.
+	p := rsaverify.New(pub)
+	k.prepared.Store(p)
+	return p
 }
 
 // Errors returned by Lookup. Callers map them to reason codes with errors.Is.

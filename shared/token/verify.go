@@ -48,7 +48,9 @@ func (a *Algorithm) Verify(k *keys.Key, signingInput string, sig []byte) *Error 
 		d := sum(a, signingInput, digest[:0])
 		var err error
 		if a.fam == famRSA {
-			err = rsa.VerifyPKCS1v15(pub, a.hash, d, sig)
+			// The key's prepared form: crypto/rsa's check without
+			// recomputing the modulus' constants on every token.
+			err = k.RSAVerifier().VerifyPKCS1v15(a.hash, d, sig)
 		} else {
 			err = rsa.VerifyPSS(pub, a.hash, d, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: a.hash})
 		}
