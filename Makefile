@@ -41,14 +41,18 @@ unit: tools idp redis crossarch
 	$(E2E_ENV) $(GO) test -count=1 ./...
 
 ## crossarch: shared/rsaverify carries the standard library's Montgomery
-## assembly for amd64 and arm64 (Lambda's recommended architecture): its
-## tests run again without assembly (-tags purego) and as an arm64 binary
-## under qemu-user (Debian's qemu-user-static, installed where missing)
+## assembly for amd64 and arm64 (Lambda's recommended architecture), and
+## shared/ed25519verify runs on filippo.io/edwards25519's: their tests run
+## again without assembly (-tags purego) and as arm64 binaries under
+## qemu-user (Debian's qemu-user-static, installed where missing)
 crossarch:
-	$(GO) test -count=1 -short -tags purego ./shared/rsaverify ./shared/token
+	$(GO) test -count=1 -short -tags purego ./shared/rsaverify ./shared/ed25519verify ./shared/token
 	@command -v qemu-aarch64-static >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null; }
-	@mkdir -p $(BIN) && GOARCH=arm64 $(GO) test -c -o $(BIN)/rsaverify-arm64.test ./shared/rsaverify
-	cd shared/rsaverify && qemu-aarch64-static $(BIN)/rsaverify-arm64.test -test.short -test.count=1
+	@set -e; mkdir -p $(BIN); for p in rsaverify ed25519verify; do \
+	  GOARCH=arm64 $(GO) test -c -o $(BIN)/$$p-arm64.test ./shared/$$p; \
+	  echo "shared/$$p as arm64 under qemu-aarch64-static:"; \
+	  (cd shared/$$p && qemu-aarch64-static $(BIN)/$$p-arm64.test -test.short -test.count=1); \
+	done
 
 ## redis: the redis-server the shared DPoP replay store is tested against
 ## (Debian's package, installed where it is missing; run on loopback only)

@@ -274,7 +274,9 @@ func publicKey(pub any) (*Key, error) {
 		if len(p) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("Ed25519 key of %d bytes", len(p))
 		}
-		return &Key{Kty: "OKP", Crv: "Ed25519", Public: p}, nil
+		k := &Key{Kty: "OKP", Crv: "Ed25519", Public: p}
+		k.Ed25519Verifier() // the point decoded once here
+		return k, nil
 	}
 	return nil, fmt.Errorf("unsupported key type %T", pub)
 }

@@ -6,11 +6,13 @@ package keys
 
 import (
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"errors"
 	"fmt"
 	"sync/atomic"
 
+	"github.com/jwtgate/jwtgate/shared/ed25519verify"
 	"github.com/jwtgate/jwtgate/shared/rsaverify"
 )
 
@@ -38,6 +40,25 @@ type Key struct {
 	// prepared is the RSA key with its Montgomery constants computed, so
 	// each signature check does not recompute them (see RSAVerifier).
 	prepared atomic.Pointer[rsaverify.PublicKey]
+	// preparedEd is the Ed25519 key with its point decoded (see
+	// Ed25519Verifier).
+	preparedEd atomic.Pointer[ed25519verify.PublicKey]
+}
+
+// Ed25519Verifier returns k's Ed25519 public key with its point decoded
+// once (package ed25519verify), like RSAVerifier; nil when k is not an
+// Ed25519 key.
+func (k *Key) Ed25519Verifier() *ed25519verify.PublicKey {
+	if p := k.preparedEd.Load(); p != nil {
+		return p
+	}
+	pub, ok := k.Public.(ed25519.PublicKey)
+	if !ok {
+		return nil
+	}
+	p := ed25519verify.New(pub)
+	k.preparedEd.Store(p)
+	return p
 }
 
 // RSAVerifier returns k's RSA public key prepared for PKCS#1 v1.5

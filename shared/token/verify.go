@@ -75,7 +75,8 @@ func (a *Algorithm) Verify(k *keys.Key, signingInput string, sig []byte) *Error 
 		}
 		return nil
 	case famEdDSA:
-		if len(sig) != ed25519.SignatureSize || !ed25519.Verify(k.Public.(ed25519.PublicKey), bytesOf(signingInput), sig) {
+		// The key's point decoded once, then crypto/ed25519's check.
+		if len(sig) != ed25519.SignatureSize || !k.Ed25519Verifier().Verify(bytesOf(signingInput), sig) {
 			return errBadSignature
 		}
 		return nil
