@@ -2,6 +2,7 @@ package token
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"strings"
 	"unsafe"
 
@@ -162,37 +163,60 @@ func (p *Parsed) readHeader(hdr jsonstrict.Object, allowed func(*Algorithm) bool
 // standard decoder would skip or accept) and non-zero trailing bits are
 // refused. dst must hold RawURLEncoding.DecodedLen(len(seg)) bytes.
 func decodeSegment(dst []byte, seg string) ([]byte, error) {
-	out := dst[:0]
-	rest := seg
-	for len(rest) >= 4 {
-		q := rest[:4]
+	out := dst[:cap(dst)]
+	si, di := 0, 0
+	// Eight characters at a time into six bytes, stored as one 8-byte
+	// word (its last two bytes are overwritten by the next group), while
+	// out has room for the whole word.
+	for len(seg)-si >= 8 && len(out)-di >= 8 {
+		q := seg[si : si+8]
+		a, b, c, d := b64dec[q[0]], b64dec[q[1]], b64dec[q[2]], b64dec[q[3]]
+		e, f, g, h := b64dec[q[4]], b64dec[q[5]], b64dec[q[6]], b64dec[q[7]]
+		if a|b|c|d|e|f|g|h == 0xff {
+			return nil, base64.CorruptInputError(si)
+		}
+		v := uint64(a)<<58 | uint64(b)<<52 | uint64(c)<<46 | uint64(d)<<40 |
+			uint64(e)<<34 | uint64(f)<<28 | uint64(g)<<22 | uint64(h)<<16
+		binary.BigEndian.PutUint64(out[di:], v)
+		si += 8
+		di += 6
+	}
+	for len(seg)-si >= 4 {
+		q := seg[si : si+4]
 		a, b, c, d := b64dec[q[0]], b64dec[q[1]], b64dec[q[2]], b64dec[q[3]]
 		if a|b|c|d == 0xff {
-			return nil, base64.CorruptInputError(len(seg) - len(rest))
+			return nil, base64.CorruptInputError(si)
+		}
+		if len(out)-di < 3 {
+			return nil, base64.CorruptInputError(si) // dst too short: not a caller's size
 		}
 		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
-		out = append(out, byte(v>>16), byte(v>>8), byte(v))
-		rest = rest[4:]
+		out[di], out[di+1], out[di+2] = byte(v>>16), byte(v>>8), byte(v)
+		si += 4
+		di += 3
 	}
+	rest := seg[si:]
 	switch len(rest) {
 	case 0:
 	case 2:
 		a, b := b64dec[rest[0]], b64dec[rest[1]]
-		if a|b == 0xff || b&0x0f != 0 {
+		if a|b == 0xff || b&0x0f != 0 || len(out)-di < 1 {
 			return nil, base64.CorruptInputError(len(seg) - 2)
 		}
-		out = append(out, a<<2|b>>4)
+		out[di] = a<<2 | b>>4
+		di++
 	case 3:
 		a, b, c := b64dec[rest[0]], b64dec[rest[1]], b64dec[rest[2]]
-		if a|b|c == 0xff || c&0x03 != 0 {
+		if a|b|c == 0xff || c&0x03 != 0 || len(out)-di < 2 {
 			return nil, base64.CorruptInputError(len(seg) - 3)
 		}
 		v := uint32(a)<<10 | uint32(b)<<4 | uint32(c)>>2
-		out = append(out, byte(v>>8), byte(v))
+		out[di], out[di+1] = byte(v>>8), byte(v)
+		di += 2
 	default: // one leftover character cannot encode a byte
 		return nil, base64.CorruptInputError(len(seg) - 1)
 	}
-	return out, nil
+	return out[:di], nil
 }
 
 // b64dec maps the base64url alphabet to its values and every other byte to

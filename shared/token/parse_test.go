@@ -1,7 +1,9 @@
 package token
 
 import (
+	"bytes"
 	"encoding/base64"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -131,6 +133,56 @@ func TestDecodeSegmentMatchesStrictStdlib(t *testing.T) {
 	}
 	rec(nil)
 }
+
+// TestDecodeSegmentLongInputs covers the eight-character loop: every
+// length up to 64 bytes, decoded into an exact and a roomier buffer, equals
+// the standard library's strict decoding, and a refused character at any
+// position (or non-zero trailing bits) is refused.
+func TestDecodeSegmentLongInputs(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n <= 64; n++ {
+		raw := make([]byte, n)
+		for i := range raw {
+			raw[i] = byte(rnd.Uint32())
+		}
+		enc := base64.RawURLEncoding.EncodeToString(raw)
+		for _, slack := range []int{0, 8} {
+			dst := make([]byte, base64.RawURLEncoding.DecodedLen(len(enc))+slack)
+			got, err := decodeSegment(dst[:len(dst)-slack:len(dst)-slack], enc)
+			if err != nil || !bytes.Equal(got, raw) {
+				t.Fatalf("n=%d slack=%d: %x %v, want %x", n, slack, got, err, raw)
+			}
+			got, err = decodeSegment(dst, enc)
+			if err != nil || !bytes.Equal(got, raw) {
+				t.Fatalf("n=%d roomy: %x %v, want %x", n, got, err, raw)
+			}
+		}
+		for pos := 0; pos < len(enc); pos++ {
+			for _, bad := range []byte("=+/. \n\x00\xff") {
+				b := []byte(enc)
+				b[pos] = bad
+				dst := make([]byte, base64.RawURLEncoding.DecodedLen(len(b)))
+				if _, err := decodeSegment(dst, string(b)); err == nil {
+					t.Fatalf("n=%d: %q at %d accepted", n, bad, pos)
+				}
+			}
+		}
+		if len(enc)%4 != 0 {
+			// Set a trailing bit the last character must leave zero.
+			b := []byte(enc)
+			last := strings.IndexByte(b64alphabet, b[len(b)-1])
+			b[len(b)-1] = b64alphabet[last|1]
+			if last&1 == 0 {
+				dst := make([]byte, base64.RawURLEncoding.DecodedLen(len(b)))
+				if _, err := decodeSegment(dst, string(b)); err == nil {
+					t.Fatalf("n=%d: non-zero trailing bits accepted", n)
+				}
+			}
+		}
+	}
+}
+
+const b64alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 func FuzzDecodeSegment(f *testing.F) {
 	f.Add("eyJhbGciOiJSUzI1NiJ9")
