@@ -286,7 +286,7 @@ func verdict(s *series, ref map[string]*series, stat string) string {
 // writePaired prints the ratios a paired benchmark reported (median of
 // the runs), one row per algorithm.
 func writePaired(w io.Writer, group string, in []*series) {
-	cols := []string{"jwtgate/floor"}
+	cols := []string{"jwtgate/floor", "jwtgate/floor-prepared"}
 	for _, p := range peers {
 		cols = append(cols, "jwtgate/"+p)
 	}
