@@ -28,12 +28,14 @@ import (
 	"github.com/jwtgate/jwtgate/shared/core"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/devissuer"
+	"github.com/jwtgate/jwtgate/shared/ed25519verify"
+	"github.com/jwtgate/jwtgate/shared/rsaverify"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 func main() {
 	alg := flag.String("alg", "RS256", "RS256, ES256 or EdDSA")
-	which := flag.String("case", "jwtgate", "floor, jwtgate, entra, cognito (provider-style tokens and checks; -plain: the same tokens without the checks), dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store), or dpop-repeat (one cached -alg token, a fresh ES256 proof per call)")
+	which := flag.String("case", "jwtgate", "floor, floor-prepared (RS256, EdDSA: jwtgate's own check on a key prepared once), jwtgate, entra, cognito (provider-style tokens and checks; -plain: the same tokens without the checks), dpop (an -alg token bound to a fresh ES256 DPoP proof per call, in-memory replay store), or dpop-repeat (one cached -alg token, a fresh ES256 proof per call)")
 	n := flag.Int("n", 200, "iterations")
 	flag.Parse()
 	if err := run(*alg, *which, *n); err != nil {
@@ -59,6 +61,17 @@ func run(alg, which string, n int) error {
 			return err
 		}
 		check = func(tok string) bool { return floor(alg, pub, tok) }
+	case "floor-prepared":
+		// The check jwtgate runs itself: the key prepared once.
+		pub, err := publicKey(f.Keys[alg])
+		if err != nil {
+			return err
+		}
+		verify, err := preparedFloor(alg, pub)
+		if err != nil {
+			return err
+		}
+		check = verify
 	case "jwtgate":
 		cfg, err := f.Config()
 		if err != nil {
@@ -189,6 +202,32 @@ func publicKey(k jwk.Key) (any, error) {
 		return nil, err
 	}
 	return raw, nil
+}
+
+// preparedFloor is jwtgate's own signature check on a key prepared once
+// (shared/rsaverify, shared/ed25519verify), for RS256 and EdDSA.
+func preparedFloor(alg string, pub any) (func(string) bool, error) {
+	sigOf := func(tok string) (string, []byte, bool) {
+		i := strings.LastIndexByte(tok, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+		return tok[:i], sig, err == nil
+	}
+	switch alg {
+	case "RS256":
+		k := rsaverify.New(pub.(*rsa.PublicKey))
+		return func(tok string) bool {
+			in, sig, ok := sigOf(tok)
+			h := sha256.Sum256([]byte(in))
+			return ok && k.VerifyPKCS1v15(crypto.SHA256, h[:], sig) == nil
+		}, nil
+	case "EdDSA":
+		k := ed25519verify.New(pub.(ed25519.PublicKey))
+		return func(tok string) bool {
+			in, sig, ok := sigOf(tok)
+			return ok && k.Verify([]byte(in), sig)
+		}, nil
+	}
+	return nil, fmt.Errorf("no prepared floor for %s", alg)
 }
 
 // floor is the bare standard-library signature check of the token.
