@@ -138,12 +138,16 @@ soak:
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=$(if $(filter 5s,$(FUZZTIME)),5m,$(FUZZTIME))
 
-## package: dist/lambda-arm64.zip, dist/lambda-amd64.zip (bootstrap at the root) and
+## package: dist/lambda-arm64.zip, dist/lambda-amd64.zip and
 ## dist/azure-function.zip (host.json, handler, function folders); reproducible:
 ## -trimpath, stripped, no build id or VCS stamp, fixed zip timestamps and modes.
-## LEAN=1 builds both binaries with -tags jwtgate_lean: without CEL rules and
-## the Redis replay store (a third of the size, no cel-go/protobuf package
-## initialisers at start-up); such a binary refuses a rule or a redis:// store.
+## Each Lambda zip holds two executables: bootstrap, the lean build (-tags
+## jwtgate_lean: no CEL, go-redis or YAML policy decoder, so none of their
+## package initialisers at start-up), and jwtgate-full, the standard build,
+## which the lean bootstrap execs before it talks to the Runtime API when the
+## configuration has a rule, a redis:// store or a YAML policy file.
+## LEAN=1 packs the lean bootstrap alone (and builds the Azure handler lean):
+## such a binary refuses a rule, a redis:// store or a YAML policy.
 LEAN      ?=
 comma     := ,
 LEAN_TAGS  = $(if $(filter 1 true yes,$(LEAN)),jwtgate_lean)
@@ -156,8 +160,10 @@ package:
 	@rm -rf $(DISTDIR)/.build && mkdir -p $(DISTDIR)/.build
 	@$(GO) -C infra/check build -mod=mod -o $(DISTDIR)/.build/pack ./cmd/pack
 	@set -e; for arch in arm64 amd64; do \
-	  GOOS=linux GOARCH=$$arch $(GO) build $(BUILDFLAGS) -buildvcs=false -tags lambda.norpc$(if $(LEAN_TAGS),$(comma)$(LEAN_TAGS)) -o $(DISTDIR)/.build/lambda-$$arch/bootstrap ./functions/lambda; \
-	  $(DISTDIR)/.build/pack -o $(DISTDIR)/lambda-$$arch.zip -x bootstrap bootstrap=$(DISTDIR)/.build/lambda-$$arch/bootstrap; \
+	  GOOS=linux GOARCH=$$arch $(GO) build $(BUILDFLAGS) -buildvcs=false -tags lambda.norpc,jwtgate_lean -o $(DISTDIR)/.build/lambda-$$arch/bootstrap ./functions/lambda; \
+	  $(if $(LEAN_TAGS),,GOOS=linux GOARCH=$$arch $(GO) build $(BUILDFLAGS) -buildvcs=false -tags lambda.norpc -o $(DISTDIR)/.build/lambda-$$arch/jwtgate-full ./functions/lambda;) \
+	  $(DISTDIR)/.build/pack -o $(DISTDIR)/lambda-$$arch.zip -x bootstrap $(if $(LEAN_TAGS),,-x jwtgate-full) bootstrap=$(DISTDIR)/.build/lambda-$$arch/bootstrap \
+	    $(if $(LEAN_TAGS),,jwtgate-full=$(DISTDIR)/.build/lambda-$$arch/jwtgate-full); \
 	done
 	@GOOS=linux GOARCH=amd64 $(GO) build $(BUILDFLAGS) -buildvcs=false $(if $(LEAN_TAGS),-tags $(LEAN_TAGS)) -o $(DISTDIR)/.build/azure/handler ./functions/azure
 	@test -n "$(HOST_JSON)" || { echo "package: no host.json"; exit 1; }

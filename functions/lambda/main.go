@@ -12,6 +12,11 @@
 // setting and the process exits with status 1, so Lambda reports the init as
 // failed (Runtime.ExitError) and API Gateway answers 500: a misconfigured
 // authorizer never allows anything.
+//
+// The lean build (-tags jwtgate_lean, the zip's bootstrap) leaves CEL,
+// go-redis and the YAML policy decoder out; when the configuration needs
+// one of them it execs jwtgate-full (the standard build, beside it in the
+// zip) before it talks to the Lambda Runtime API: see handover_lean.go.
 package main
 
 import (
@@ -23,6 +28,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/jwtgate/jwtgate/functions/lambda/authorizer"
+	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/core"
 	"github.com/jwtgate/jwtgate/shared/logging"
 )
@@ -50,7 +56,16 @@ func main() {
 func setup(logger *slog.Logger) (*authorizer.Authorizer, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), initBound)
 	defer cancel()
-	c, err := core.FromEnv(ctx, os.Getenv, core.WithLogger(logger))
+	cfg, err := config.FromEnv(os.Getenv)
+	// A lean bootstrap hands a configuration it cannot serve over to the
+	// full build beside it (or refuses it); the standard build carries on.
+	if herr := handOver(logger, cfg, err); herr != nil {
+		return nil, herr
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := core.New(ctx, cfg, core.WithLogger(logger))
 	if err != nil {
 		return nil, err
 	}

@@ -91,12 +91,25 @@ func TestPackageIsReproducibleAndLaidOutForEachPlatform(t *testing.T) {
 
 	t.Run("lambda", func(t *testing.T) {
 		for arch, machine := range map[string]elf.Machine{"arm64": elf.EM_AARCH64, "amd64": elf.EM_X86_64} {
+			// bootstrap is the lean build; jwtgate-full, the standard build
+			// it execs when the configuration needs CEL, Redis or YAML.
 			files := readZip(t, filepath.Join(a, "lambda-"+arch+".zip"))
-			if len(files) != 1 || files[0].name != "bootstrap" {
-				t.Errorf("lambda-%s.zip holds %v, want only bootstrap at the root", arch, entryNames(files))
+			if len(files) != 2 || files[0].name != "bootstrap" || files[1].name != "jwtgate-full" {
+				t.Errorf("lambda-%s.zip holds %v, want bootstrap and jwtgate-full at the root", arch, entryNames(files))
 				continue
 			}
-			checkExecutable(t, files[0], machine)
+			for _, f := range files {
+				checkExecutable(t, f, machine)
+			}
+			// Function names stay in a stripped Go binary (pclntab).
+			for _, m := range []string{"github.com/google/cel-go/", "github.com/redis/go-redis/", "go.yaml.in/yaml/"} {
+				if bytes.Contains(files[0].data, []byte(m)) {
+					t.Errorf("lambda-%s.zip: bootstrap links %s: it is not the lean build", arch, m)
+				}
+				if !bytes.Contains(files[1].data, []byte(m)) {
+					t.Errorf("lambda-%s.zip: jwtgate-full does not link %s: it is not the standard build", arch, m)
+				}
+			}
 		}
 	})
 

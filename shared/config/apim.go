@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -441,7 +440,24 @@ var apimItems = map[string]string{
 	"JWTGATE_OPENID_CONFIG": "<openid-config>",
 }
 
-var namedValue = regexp.MustCompile(`\{\{[^{}]*\}\}`)
+// namedValue returns the first APIM named value in v: the leftmost "{{…}}"
+// with no brace inside (what the regular expression \{\{[^{}]*\}\} finds),
+// or "". A hand-written scan keeps regexp out of the binaries.
+func namedValue(v string) string {
+	for i := 0; i+1 < len(v); i++ {
+		if v[i] != '{' || v[i+1] != '{' {
+			continue
+		}
+		j := i + 2
+		for j < len(v) && v[j] != '{' && v[j] != '}' {
+			j++
+		}
+		if j+1 < len(v) && v[j] == '}' && v[j+1] == '}' {
+			return v[i : j+2]
+		}
+	}
+	return ""
+}
 
 // refuseDynamic refuses policy expressions and named values anywhere in the
 // <validate-jwt> subtree: jwtgate has no APIM context to evaluate them in.
@@ -451,7 +467,7 @@ func refuseDynamic(n *xnode) error {
 		if strings.HasPrefix(t, "@(") || strings.HasPrefix(t, "@{") {
 			return fmt.Errorf("%s is a policy expression (%s), which jwtgate cannot evaluate outside API Management; replace it with the literal value", where, shorten(t))
 		}
-		if m := namedValue.FindString(v); m != "" {
+		if m := namedValue(v); m != "" {
 			return fmt.Errorf("%s uses the named value %s, which jwtgate cannot resolve; substitute its value", where, m)
 		}
 		return nil

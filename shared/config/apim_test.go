@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"math/big"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -298,4 +299,20 @@ func testCertB64(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(der)
+}
+
+// TestNamedValueMatchesTheRegexp: the hand-written scan finds what the
+// regular expression \{\{[^{}]*\}\} finds (it replaced it, to keep regexp
+// out of the binaries), including nested and unbalanced braces.
+func TestNamedValueMatchesTheRegexp(t *testing.T) {
+	re := regexp.MustCompile(`\{\{[^{}]*\}\}`)
+	for _, v := range []string{
+		"", "{", "{{", "}}", "{{}}", "{{x}}", "a {{key}} b", "{{{a}}}", "{{a}", "{{a}}}",
+		"{{a{b}}", "{{a}b}}", "x{{a}}{{b}}", "{{ a b }}", "{ {a}}", "{{a} }", "{{é}}", "{{a\n}}",
+		"https://{{host}}/jwks", "{{{{}}}}", "}}{{", "{{a{{b}}",
+	} {
+		if got, want := namedValue(v), re.FindString(v); got != want {
+			t.Errorf("namedValue(%q) = %q, the regexp finds %q", v, got, want)
+		}
+	}
 }

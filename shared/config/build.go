@@ -16,9 +16,13 @@ import (
 type Error struct {
 	Setting string
 	Msg     string
+	Err     error // the cause, when there is one to test for (errors.Is)
 }
 
 func (e *Error) Error() string { return e.Setting + ": " + e.Msg }
+
+// Unwrap returns the cause, or nil.
+func (e *Error) Unwrap() error { return e.Err }
 
 // maxFileBytes bounds every file the configuration reads.
 const maxFileBytes = 1 << 20

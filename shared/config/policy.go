@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // policyFile is the policy file model (YAML or JSON). Field names mirror the
@@ -115,27 +113,6 @@ func (j *jsonValue) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func (j *jsonValue) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		s := n.Value
-		j.str = &s
-		return nil
-	}
-	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: expected a mapping or a string", n.Line)
-	}
-	var v map[string]any
-	if err := n.Decode(&v); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("line %d: %v", n.Line, err)
-	}
-	j.raw = raw
-	return nil
-}
-
 // text returns the document: the object, the string's file ("@path"), or the
 // string itself.
 func (b *builder) jsonText(label string, j *jsonValue) ([]byte, bool) {
@@ -165,14 +142,15 @@ func (b *builder) applyPolicy(data []byte, name string) {
 	}
 	p, err := decodePolicy(data, name)
 	if err != nil {
-		b.failf(label, "%v", err)
+		b.errs = append(b.errs, &Error{Setting: label, Msg: err.Error(), Err: err})
 		return
 	}
 	b.policy(p, label+": ")
 }
 
 // decodePolicy decodes YAML or JSON strictly. It never panics: a panic in
-// the YAML decoder becomes an error.
+// the YAML decoder becomes an error (see decodeYAML; a lean build refuses
+// a YAML policy with ErrYAMLNotBuiltIn).
 func decodePolicy(data []byte, name string) (p *policyFile, err error) {
 	if len(data) > maxFileBytes {
 		return nil, fmt.Errorf("larger than %d bytes", maxFileBytes)
@@ -198,22 +176,8 @@ func decodePolicy(data []byte, name string) (p *policyFile, err error) {
 		}
 		return p, nil
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			p, err = nil, fmt.Errorf("YAML: cannot parse (%v)", r)
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(p); err != nil {
-		if err == io.EOF {
-			return nil, errors.New("empty policy")
-		}
-		return nil, fmt.Errorf("YAML: %v", err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err != io.EOF {
-		return nil, errors.New("YAML: only one document is allowed")
+	if err := decodeYAML(data, p); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -1,17 +1,23 @@
 // Command coldstart measures the Lambda bootstrap's cold start:
 //
-//   - size: the stripped bootstrap for linux/arm64 (provided.al2023 build
-//     flags: CGO_ENABLED=0, -tags lambda.norpc, -trimpath, -s -w) and the
-//     deflated zip holding it;
+//   - size: the two executables of `make package`'s zip for linux/arm64
+//     and linux/amd64 (provided.al2023 build flags: CGO_ENABLED=0,
+//     -tags lambda.norpc, -trimpath, -s -w): bootstrap, the lean build
+//     (-tags jwtgate_lean), and jwtgate-full, the standard build; and the
+//     deflated zips (each alone, and both as packed);
 //   - direct: the time from process start to the first
 //     GET /2018-06-01/runtime/invocation/next on a fake loopback Runtime
 //     API (ready for the first event), and to its first answer (first
-//     decision), with the JWKS inline so no network is involved;
+//     decision), with the JWKS inline so no network is involved; for three
+//     start-ups, run interleaved: the lean bootstrap, the lean bootstrap
+//     with JWTGATE_RULE set (it execs jwtgate-full), and jwtgate-full
+//     started directly;
 //   - RIE: the time from starting the AWS Lambda Runtime Interface Emulator
-//     with the bootstrap to the first successful invoke.
+//     with the bootstrap to the first successful invoke (same three).
 //
 // Each timing is the median of -runs runs (min and max shown too). Run it
-// from the bench module: `go run ./cmd/coldstart -repo ../..`.
+// from the bench module: `go run ./cmd/coldstart -repo ../..`. With
+// -bootstrap it times that one prebuilt executable instead.
 package main
 
 import (
@@ -23,6 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -66,29 +73,6 @@ func run(repo, pkg, prebuilt, rie string, runs int) error {
 
 	fmt.Println("\n### Lambda cold start")
 	fmt.Println()
-	if prebuilt == "" {
-		arm := filepath.Join(tmp, "arm64", "bootstrap")
-		if err := build(repo, pkg, "arm64", arm); err != nil {
-			return err
-		}
-		size, zipped, err := sizes(arm)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("- bootstrap linux/arm64, stripped (`CGO_ENABLED=0 -tags lambda.norpc -trimpath -ldflags='-s -w'`): %s; zipped: %s\n", mib(size), mib(zipped))
-		prebuilt = filepath.Join(tmp, "native", "bootstrap")
-		if err := build(repo, pkg, runtime.GOARCH, prebuilt); err != nil {
-			return err
-		}
-		if runtime.GOARCH != "arm64" {
-			size, zipped, err := sizes(prebuilt)
-			if err != nil {
-				return err
-			}
-			fmt.Printf("- bootstrap linux/%s (timed below), same flags: %s; zipped: %s\n", runtime.GOARCH, mib(size), mib(zipped))
-		}
-	}
-
 	fx, err := bench.NewFixture()
 	if err != nil {
 		return err
@@ -104,36 +88,114 @@ func run(repo, pkg, prebuilt, rie string, runs int) error {
 	})
 	env := append(lambdaEnv(), fx.Env()...)
 
-	var ready, first []time.Duration
-	for range runs {
-		r, f, err := direct(prebuilt, env, event)
-		if err != nil {
-			return fmt.Errorf("direct: %w", err)
+	var variants []variant
+	if prebuilt != "" {
+		variants = []variant{{"bootstrap", prebuilt, env}}
+	} else {
+		for _, goarch := range []string{"arm64", "amd64"} {
+			dir := filepath.Join(tmp, goarch)
+			if err := buildZipLayout(repo, pkg, goarch, dir); err != nil {
+				return err
+			}
+			if err := printSizes(goarch, dir); err != nil {
+				return err
+			}
 		}
-		ready, first = append(ready, r), append(first, f)
+		native := filepath.Join(tmp, runtime.GOARCH)
+		if _, err := os.Stat(native); err != nil {
+			native = filepath.Join(tmp, "native")
+			if err := buildZipLayout(repo, pkg, runtime.GOARCH, native); err != nil {
+				return err
+			}
+		}
+		// A rule every fixture token meets: the lean bootstrap hands over.
+		rule := `claims.sub.startsWith("auth0|")`
+		variants = []variant{
+			{"lean bootstrap", filepath.Join(native, "bootstrap"), env},
+			{"lean bootstrap → jwtgate-full (JWTGATE_RULE set)", filepath.Join(native, "bootstrap"), append(slices.Clone(env), "JWTGATE_RULE="+rule)},
+			{"jwtgate-full started directly (JWTGATE_RULE set)", filepath.Join(native, "jwtgate-full"), append(slices.Clone(env), "JWTGATE_RULE="+rule)},
+		}
+		fmt.Printf("- timed below: linux/%s, %d runs each, interleaved\n", runtime.GOARCH, runs)
 	}
-	fmt.Printf("- direct, process start → first `next` request (ready for the first event): %s\n", summary(ready))
-	fmt.Printf("- direct, process start → first decision posted: %s\n", summary(first))
+
+	ready := make([][]time.Duration, len(variants))
+	first := make([][]time.Duration, len(variants))
+	for range runs {
+		for i, v := range variants {
+			r, f, err := direct(v.bin, v.env, event)
+			if err != nil {
+				return fmt.Errorf("direct, %s: %w", v.name, err)
+			}
+			ready[i], first[i] = append(ready[i], r), append(first[i], f)
+		}
+	}
+	for i, v := range variants {
+		fmt.Printf("- %s, direct, process start → first `next` request (ready for the first event): %s\n", v.name, summary(ready[i]))
+		fmt.Printf("- %s, direct, process start → first decision posted: %s\n", v.name, summary(first[i]))
+	}
 
 	if _, err := os.Stat(rie); err != nil {
 		fmt.Printf("- RIE: skipped (%s not found; run `make tools`)\n", rie)
 		return nil
 	}
-	var viaRIE []time.Duration
+	viaRIE := make([][]time.Duration, len(variants))
 	for range runs {
-		d, err := throughRIE(rie, prebuilt, env, event)
-		if err != nil {
-			return fmt.Errorf("RIE: %w", err)
+		for i, v := range variants {
+			d, err := throughRIE(rie, v.bin, v.env, event)
+			if err != nil {
+				return fmt.Errorf("RIE, %s: %w", v.name, err)
+			}
+			viaRIE[i] = append(viaRIE[i], d)
 		}
-		viaRIE = append(viaRIE, d)
 	}
-	fmt.Printf("- RIE, emulator start → first successful invoke (includes the emulator's own start): %s\n", summary(viaRIE))
+	for i, v := range variants {
+		fmt.Printf("- %s, RIE, emulator start → first successful invoke (includes the emulator's own start): %s\n", v.name, summary(viaRIE[i]))
+	}
 	return nil
 }
 
-// build compiles the Lambda main for linux/goarch with the deployment flags.
-func build(repo, pkg, goarch, out string) error {
-	err := localrun.GoBuild(context.Background(), localrun.Build{Dir: repo, Pkg: pkg, Out: out, Tags: localrun.LambdaTags,
+// variant is one start-up to time: an executable and its environment.
+type variant struct {
+	name string
+	bin  string
+	env  []string
+}
+
+// buildZipLayout builds `make package`'s two executables for linux/goarch
+// into dir: bootstrap (lean) and jwtgate-full (standard).
+func buildZipLayout(repo, pkg, goarch, dir string) error {
+	if err := build(repo, pkg, goarch, localrun.LambdaTags+",jwtgate_lean", filepath.Join(dir, "bootstrap")); err != nil {
+		return err
+	}
+	return build(repo, pkg, goarch, localrun.LambdaTags, filepath.Join(dir, "jwtgate-full"))
+}
+
+// printSizes prints the sizes of dir's two executables, raw and zipped
+// alone, and of the zip holding both.
+func printSizes(goarch, dir string) error {
+	lean, full := filepath.Join(dir, "bootstrap"), filepath.Join(dir, "jwtgate-full")
+	ls, lz, err := sizes(lean)
+	if err != nil {
+		return err
+	}
+	fs, fz, err := sizes(full)
+	if err != nil {
+		return err
+	}
+	both, err := zipSize(map[string]string{"bootstrap": lean, "jwtgate-full": full})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("- linux/%s bootstrap (lean, `-tags lambda.norpc,jwtgate_lean`), stripped: %s; zipped alone: %s\n", goarch, mib(ls), mib(lz))
+	fmt.Printf("- linux/%s jwtgate-full (standard, `-tags lambda.norpc`), stripped: %s; zipped alone: %s\n", goarch, mib(fs), mib(fz))
+	fmt.Printf("- linux/%s zip with both (as `make package` packs them): %s\n", goarch, mib(both))
+	return nil
+}
+
+// build compiles the Lambda main for linux/goarch with the deployment flags
+// and the given build tags.
+func build(repo, pkg, goarch, tags, out string) error {
+	err := localrun.GoBuild(context.Background(), localrun.Build{Dir: repo, Pkg: pkg, Out: out, Tags: tags,
 		Flags: []string{"-trimpath", "-ldflags=-s -w -buildid="}, Env: []string{"GOOS=linux", "GOARCH=" + goarch}})
 	if err != nil {
 		return fmt.Errorf("for linux/%s: %w", goarch, err)
@@ -142,27 +204,39 @@ func build(repo, pkg, goarch, out string) error {
 }
 
 // sizes returns the file's size and the size of a deflated zip holding it
-// as "bootstrap".
+// alone.
 func sizes(path string) (int64, int64, error) {
-	b, err := os.ReadFile(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		return 0, 0, err
 	}
+	z, err := zipSize(map[string]string{filepath.Base(path): path})
+	return st.Size(), z, err
+}
+
+// zipSize is the size of a deflated zip holding the files (name → path).
+func zipSize(files map[string]string) (int64, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		return 0, 0, err
-	}
-	if _, err := w.Write(b); err != nil {
-		return 0, 0, err
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		b, err := os.ReadFile(files[name])
+		if err != nil {
+			return 0, err
+		}
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		h.SetMode(0o755)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := w.Write(b); err != nil {
+			return 0, err
+		}
 	}
 	if err := zw.Close(); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	return int64(len(b)), int64(buf.Len()), nil
+	return int64(buf.Len()), nil
 }
 
 // lambdaEnv is the environment Lambda gives a provided.al2023 function.
