@@ -252,7 +252,8 @@ func (h *Handler) refuse(ctx context.Context, shape, invocationID, detail string
 }
 
 func (h *Handler) log(ctx context.Context, shape string, d decision.Decision, latency time.Duration, invocationID string, req *decision.Request, status int) {
-	extra := []slog.Attr{slog.Int("http_status", status)}
+	var buf [4]slog.Attr // on the stack: LogDecision does not keep extra
+	extra := append(buf[:0], slog.Int("http_status", status))
 	if invocationID != "" {
 		extra = append(extra, slog.String("invocation_id", sanitizeLog(invocationID)))
 	}

@@ -1,0 +1,261 @@
+package logging
+
+import (
+	"io"
+	"log/slog"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Handler is the handler of the loggers New returns: slog's JSONHandler,
+// plus a fast path for lines whose shape is fixed (core.LogDecision, one a
+// request). The fast path renders byte for byte what the JSONHandler writes
+// for the same record (the JSONHandler stays the reference, and the
+// fallback for anything else) without building a record: no attribute
+// slice, no caller program counter, no reflection for a number, and
+// constant keys written as pre-rendered text. Loggers derived with With or
+// WithGroup are plain JSONHandlers and never take the fast path.
+type Handler struct {
+	*slog.JSONHandler
+	w   io.Writer // the same writer as the JSONHandler's, safe for concurrent lines
+	now func() time.Time
+}
+
+// NewHandler is the handler New uses.
+func NewHandler(w io.Writer, level slog.Leveler) *Handler {
+	sw := concurrentWriter(w)
+	return &Handler{JSONHandler: slog.NewJSONHandler(sw, &slog.HandlerOptions{Level: level}), w: sw, now: time.Now}
+}
+
+// concurrentWriter makes one Write call one whole line with respect to
+// other lines: a BufferedWriter already is; any other writer is shared
+// behind a mutex by the JSONHandler and the fast path.
+func concurrentWriter(w io.Writer) io.Writer {
+	switch w.(type) {
+	case *BufferedWriter, *lockedWriter:
+		return w
+	}
+	return &lockedWriter{w: w}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// Line is one log line being rendered by the fast path: Start it, add the
+// attributes in order, End it. A Line is pooled: not usable after End.
+type Line struct{ b []byte }
+
+var linePool = sync.Pool{New: func() any { return &Line{b: make([]byte, 0, 1024)} }}
+
+// Start begins a line at level with msg, timestamped now, as the
+// JSONHandler renders a record's built-in members. The caller has already
+// checked Enabled.
+func (h *Handler) Start(level slog.Level, msg string) *Line {
+	ln := linePool.Get().(*Line)
+	b := append(ln.b[:0], `{"time":`...)
+	b = appendTime(b, h.now())
+	b = append(b, `,"level":`...)
+	b = appendLevel(b, level)
+	b = append(b, `,"msg":`...)
+	ln.b = AppendJSONString(b, msg)
+	return ln
+}
+
+// End writes the line (one Write call) and releases it.
+func (h *Handler) End(ln *Line) {
+	ln.b = append(ln.b, '}', '\n')
+	_, _ = h.w.Write(ln.b)
+	if cap(ln.b) <= 16<<10 {
+		linePool.Put(ln)
+	}
+}
+
+// appendTime is the JSONHandler's time member: RFC 3339 with nanoseconds,
+// in quotes (a year outside 0–9999 is the JSONHandler's error text, which
+// no clock of this process will reach: the caller uses time.Now).
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+func appendLevel(b []byte, l slog.Level) []byte {
+	switch l {
+	case slog.LevelDebug:
+		return append(b, `"DEBUG"`...)
+	case slog.LevelInfo:
+		return append(b, `"INFO"`...)
+	case slog.LevelWarn:
+		return append(b, `"WARN"`...)
+	case slog.LevelError:
+		return append(b, `"ERROR"`...)
+	}
+	return AppendJSONString(b, l.String())
+}
+
+// Raw appends pre-rendered JSON, typically a constant `,"key":`. The
+// caller guarantees it is valid (keys needing no escape).
+func (ln *Line) Raw(s string) { ln.b = append(ln.b, s...) }
+
+// String appends a string value (after Raw's key).
+func (ln *Line) String(s string) { ln.b = AppendJSONString(ln.b, s) }
+
+// Int appends an integer value.
+func (ln *Line) Int(i int64) { ln.b = strconv.AppendInt(ln.b, i, 10) }
+
+// Bool appends a boolean value.
+func (ln *Line) Bool(v bool) { ln.b = strconv.AppendBool(ln.b, v) }
+
+// Float appends a finite number as encoding/json writes it (what the
+// JSONHandler calls for a float). The caller guarantees it is finite.
+func (ln *Line) Float(f float64) { ln.b = appendJSONFloat(ln.b, f) }
+
+// Attr appends `,"key":value` as the JSONHandler would. It handles the
+// kinds Renderable accepts; check them first.
+func (ln *Line) Attr(a slog.Attr) {
+	ln.b = append(ln.b, ',')
+	ln.b = AppendJSONString(ln.b, a.Key)
+	ln.b = append(ln.b, ':')
+	v := a.Value
+	switch v.Kind() {
+	case slog.KindString:
+		ln.String(v.String())
+	case slog.KindInt64:
+		ln.Int(v.Int64())
+	case slog.KindUint64:
+		ln.b = strconv.AppendUint(ln.b, v.Uint64(), 10)
+	case slog.KindFloat64:
+		ln.Float(v.Float64())
+	case slog.KindBool:
+		ln.Bool(v.Bool())
+	case slog.KindDuration:
+		ln.Int(int64(v.Duration()))
+	}
+}
+
+// Renderable reports whether Line.Attr renders every one of attrs exactly
+// as the JSONHandler would: non-empty keys and plain values (string,
+// integer, finite float, bool, duration). Anything else (groups, Any, time,
+// LogValuer, an empty key) must take the slog path.
+func Renderable(attrs []slog.Attr) bool {
+	for _, a := range attrs {
+		if a.Key == "" {
+			return false
+		}
+		switch a.Value.Kind() {
+		case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindBool, slog.KindDuration:
+		case slog.KindFloat64:
+			if f := a.Value.Float64(); math.IsInf(f, 0) || math.IsNaN(f) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONFloat is encoding/json's float64 encoding (finite f).
+func appendJSONFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a quoted JSON string exactly as the
+// JSONHandler escapes it: ", \ and control characters escaped (\n, \r, \t,
+// else \u00XX), invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped, no
+// HTML escaping. Eight bytes at a time while none needs escaping.
+func AppendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(s, i) {
+			i += 8
+			continue
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plain8 reports whether the 8 bytes of s at i are all printable ASCII
+// other than " and \ (none needs escaping).
+func plain8(s string, i int) bool {
+	_ = s[i+7]
+	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+	q := x ^ (lsb * '"')
+	bs := x ^ (lsb * '\\')
+	// A byte < 0x20, a zero byte of q or bs (", \), or a byte ≥ 0x80.
+	m := ((x - lsb*0x20) & ^x) | ((q - lsb) & ^q) | ((bs - lsb) & ^bs) | x
+	return m&msb == 0
+}
