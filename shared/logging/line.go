@@ -189,18 +189,48 @@ const hexDigits = "0123456789abcdef"
 // AppendJSONString appends s as a quoted JSON string exactly as the
 // JSONHandler escapes it: ", \ and control characters escaped (\n, \r, \t,
 // else \u00XX), invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped, no
-// HTML escaping. Eight bytes at a time while none needs escaping.
+// HTML escaping. The plain prefix (usually all of s) is scanned eight
+// bytes at a time and copied at once.
 func AppendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if i+8 <= len(s) && plain8(s, i) {
-			i += 8
-			continue
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		// all eight bytes printable ASCII other than " and \: none is
+		// < 0x20, none is " or \ (a zero byte of q or bs), none ≥ 0x80
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, bs := x^(lsb*'"'), x^(lsb*'\\')
+		if (((x-lsb*0x20)&^x)|((q-lsb)&^q)|((bs-lsb)&^bs)|x)&msb != 0 {
+			break
 		}
+	}
+	for i < len(s) && jsonSafe[s[i]] {
+		i++
+	}
+	dst = append(dst, '"')
+	if i == len(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	return appendEscaped(dst, s, i)
+}
+
+// jsonSafe marks the bytes that need no escaping: printable ASCII other
+// than " and \.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// appendEscaped is AppendJSONString's escaping loop from i (s[:i] needs
+// none), after the opening quote.
+func appendEscaped(dst []byte, s string, i int) []byte {
+	start := 0
+	for i < len(s) {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
@@ -246,16 +276,3 @@ const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080
 )
-
-// plain8 reports whether the 8 bytes of s at i are all printable ASCII
-// other than " and \ (none needs escaping).
-func plain8(s string, i int) bool {
-	_ = s[i+7]
-	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-	q := x ^ (lsb * '"')
-	bs := x ^ (lsb * '\\')
-	// A byte < 0x20, a zero byte of q or bs (", \), or a byte ≥ 0x80.
-	m := ((x - lsb*0x20) & ^x) | ((q - lsb) & ^q) | ((bs - lsb) & ^bs) | x
-	return m&msb == 0
-}

@@ -270,14 +270,15 @@ func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, 
 	if err != nil {
 		return nil, err
 	}
-	o, forwarded, err := h.forwarded(req.Header, t.Method, original{path: reqPath})
+	var fv forwardValues
+	o, forwarded, err := h.forwarded(req.Header, &fv, t.Method, original{path: reqPath})
 	if err != nil {
 		return nil, err
 	}
 	req.Host = triggerHost(t, req.Header) // rules' request.host
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
-		req.Host = h.forwardedHost(req.Header, req.Host)
+		req.Host = h.forwardedHost(&fv, req.Host)
 		req.CalledHost, req.CalledPath = req.Host, o.path
 		return req, nil
 	}

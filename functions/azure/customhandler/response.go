@@ -272,6 +272,19 @@ func headerValue(v any) string {
 	default:
 		s = fmt.Sprint(x)
 	}
+	return dropControls(s)
+}
+
+// dropControls removes control characters; a string of printable ASCII
+// (the usual claim) is returned as it is, without decoding runes.
+func dropControls(s string) string {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = s[i] >= 0x20 && s[i] < 0x7f
+	}
+	if plain {
+		return s
+	}
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
