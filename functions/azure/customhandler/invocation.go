@@ -104,7 +104,8 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		a = h.render(d)
 		h.log(r.Context(), ShapeInvocation, d, 0, invocationID, nil, a.status)
 	case err != nil:
-		h.refuse(r.Context(), ShapeInvocation, invocationID, "invalid invocation payload: "+err.Error()).write(w)
+		a := h.refuse(r.Context(), ShapeInvocation, invocationID, "invalid invocation payload: "+err.Error())
+		a.write(w)
 		return
 	default:
 		a = h.decide(r.Context(), req, ShapeInvocation, invocationID)
@@ -117,6 +118,7 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		}},
 		Logs: []string{"jwtgate: " + a.outcome + " " + a.reason},
 	}
+	a.release() // the body is copied into the response
 	body, err := json.Marshal(resp)
 	if err != nil { // cannot happen with these types; fail closed anyway
 		writeError(w, http.StatusInternalServerError, string(decision.InternalError), "cannot encode the answer")

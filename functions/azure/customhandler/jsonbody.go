@@ -202,6 +202,17 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// pooledBody is marshalBody into a pooled buffer (nil when the body
+// needs encoding/json's fallback): see answer.release.
+func pooledBody(b body) ([]byte, *[]byte) {
+	buf := bodyPool.Get().(*[]byte)
+	if out, ok := appendBody((*buf)[:0], b); ok {
+		return append(out, '\n'), buf
+	}
+	bodyPool.Put(buf)
+	return marshal(b), nil
+}
+
 // marshalBody is the body's JSON and a newline.
 func marshalBody(b body) []byte {
 	if out, ok := appendBody(make([]byte, 0, 256), b); ok {
