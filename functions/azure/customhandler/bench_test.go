@@ -162,7 +162,9 @@ func BenchmarkServe(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer iss.Close()
-	env := map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": "api://x"}
+	// Generous timeouts: under valgrind the key fetch is slow.
+	env := map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": "api://x",
+		"JWTGATE_WARMUP_TIMEOUT": "30s", "JWTGATE_HTTP_TIMEOUT": "30s"}
 	c, err := core.FromEnv(context.Background(), func(k string) string { return env[k] }, core.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
@@ -181,6 +183,9 @@ func BenchmarkServe(b *testing.B) {
 	defer f.Close()
 	sink := logSink(f)
 	defer sink.Close()
+	if c.WarmErr != nil {
+		b.Fatal(c.WarmErr)
+	}
 	h := New(c, c.Config(), logging.New(sink, slog.LevelInfo))
 	newReq := func(tok string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "/api/authorize/orders/1", nil)
