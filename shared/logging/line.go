@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -20,8 +21,17 @@ import (
 // WithGroup are plain JSONHandlers and never take the fast path.
 type Handler struct {
 	*slog.JSONHandler
-	w   io.Writer // the same writer as the JSONHandler's, safe for concurrent lines
-	now func() time.Time
+	w     io.Writer // the same writer as the JSONHandler's, safe for concurrent lines
+	now   func() time.Time
+	stamp atomic.Pointer[stamp] // the current second, rendered
+}
+
+// stamp is one second of the time member rendered: what precedes the
+// fraction (`"2026-12-02T14:50:25`) and the zone after it (`Z"`).
+type stamp struct {
+	sec        int64
+	loc        *time.Location
+	head, zone []byte
 }
 
 // NewHandler is the handler New uses.
@@ -64,7 +74,7 @@ var linePool = sync.Pool{New: func() any { return &Line{b: make([]byte, 0, 1024)
 func (h *Handler) Start(level slog.Level, msg string) *Line {
 	ln := linePool.Get().(*Line)
 	b := append(ln.b[:0], `{"time":`...)
-	b = appendTime(b, h.now())
+	b = h.appendTime(b, h.now())
 	b = append(b, `,"level":`...)
 	b = appendLevel(b, level)
 	b = append(b, `,"msg":`...)
@@ -81,13 +91,35 @@ func (h *Handler) End(ln *Line) {
 	}
 }
 
-// appendTime is the JSONHandler's time member: RFC 3339 with nanoseconds,
-// in quotes (a year outside 0–9999 is the JSONHandler's error text, which
-// no clock of this process will reach: the caller uses time.Now).
-func appendTime(b []byte, t time.Time) []byte {
-	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
+// appendTime is the JSONHandler's time member: RFC 3339 with nanoseconds
+// (trailing zeros dropped), in quotes. All but the fraction is rendered
+// once a second. A year outside 0–9999, for which the JSONHandler writes
+// an error instead, cannot come from the caller's clock (time.Now).
+func (h *Handler) appendTime(b []byte, t time.Time) []byte {
+	sec, loc := t.Unix(), t.Location()
+	st := h.stamp.Load()
+	if st == nil || st.sec != sec || st.loc != loc {
+		whole := t.Truncate(time.Second)
+		st = &stamp{sec: sec, loc: loc,
+			head: whole.AppendFormat([]byte{'"'}, "2006-01-02T15:04:05"),
+			zone: append(whole.AppendFormat(nil, "Z07:00"), '"')}
+		h.stamp.Store(st)
+	}
+	b = append(b, st.head...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var d [10]byte
+		d[0] = '.'
+		for i := 9; i > 0; i-- {
+			d[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := len(d)
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, d[:n]...)
+	}
+	return append(b, st.zone...)
 }
 
 func appendLevel(b []byte, l slog.Level) []byte {

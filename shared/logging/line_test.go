@@ -30,6 +30,22 @@ func TestFastLineMatchesSlogTimeLevelAndValues(t *testing.T) {
 		time.Date(2026, 1, 2, 3, 4, 5, 120000000, time.FixedZone("X", -(5*3600+30*60))),
 		time.Date(1999, 12, 31, 23, 59, 59, 1, time.FixedZone("Y", 3600)),
 		time.Now(), // monotonic reading: slog drops it (Round(0)), so does AppendFormat
+		time.Date(2026, 3, 29, 0, 59, 59, 100000000, time.UTC),
+		time.Date(2026, 3, 29, 0, 59, 59, 999999999, time.UTC),
+		time.Date(2026, 3, 29, 1, 0, 0, 10, time.UTC),
+	}
+	// The same second in two zones, and successive seconds: the rendered
+	// second is reused only for the same second and zone.
+	for _, ut := range []time.Time{times[0], times[5]} {
+		times = append(times, ut.In(time.FixedZone("F", 7200)), ut)
+	}
+	if paris, err := time.LoadLocation("Europe/Paris"); err == nil {
+		for _, ut := range []time.Time{times[0], times[5], times[6], times[7]} {
+			times = append(times, ut.In(paris), ut)
+		}
+	}
+	for i := 0; i < 50; i++ {
+		times = append(times, times[0].Add(time.Duration(i)*123456789*time.Nanosecond))
 	}
 	levels := []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError, slog.LevelInfo + 2, slog.LevelError + 4, slog.LevelDebug - 1}
 	attrs := []slog.Attr{slog.String("s", "a\"b"), slog.Int("i", -3), slog.Uint64("u", 7), slog.Bool("b", true),
@@ -37,10 +53,11 @@ func TestFastLineMatchesSlogTimeLevelAndValues(t *testing.T) {
 	if !Renderable(attrs) {
 		t.Fatal("plain attributes not renderable")
 	}
+	var buf bytes.Buffer
+	h := NewHandler(&buf, slog.LevelDebug) // one handler: its rendered second carries over
 	for _, tm := range times {
 		for _, lv := range levels {
-			var buf bytes.Buffer
-			h := NewHandler(&buf, slog.LevelDebug)
+			buf.Reset()
 			h.now = func() time.Time { return tm }
 			ln := h.Start(lv, "decision <&>")
 			for _, a := range attrs {
