@@ -225,15 +225,17 @@ const hexDigits = "0123456789abcdef"
 // bytes at a time and copied at once.
 func AppendJSONString(dst []byte, s string) []byte {
 	i := 0
-	for ; i+8 <= len(s); i += 8 {
+	for len(s) >= 8 && i < len(s) {
+		j := min(i, len(s)-8) // the last word overlaps bytes already known plain
 		// all eight bytes printable ASCII other than " and \: none is
 		// < 0x20, none is " or \ (a zero byte of q or bs), none ≥ 0x80
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
+			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
 		q, bs := x^(lsb*'"'), x^(lsb*'\\')
 		if (((x-lsb*0x20)&^x)|((q-lsb)&^q)|((bs-lsb)&^bs)|x)&msb != 0 {
 			break
 		}
+		i = j + 8
 	}
 	for i < len(s) && jsonSafe[s[i]] {
 		i++

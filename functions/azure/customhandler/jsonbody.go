@@ -133,17 +133,19 @@ var htmlSafe = func() (t [256]bool) {
 // and copied at once.
 func appendJSONString(dst []byte, s string) []byte {
 	i := 0
-	for ; i+8 <= len(s); i += 8 {
+	for len(s) >= 8 && i < len(s) {
+		j := min(i, len(s)-8) // the last word overlaps bytes already known plain
 		// Eight plain bytes: none < 0x20 or ≥ 0x80, none of " \ < > &
 		// (a zero byte of x^c for each).
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
+			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
 		q, bs, lt, gt, amp := x^(lsb*'"'), x^(lsb*'\\'), x^(lsb*'<'), x^(lsb*'>'), x^(lsb*'&')
 		m := ((x - lsb*0x20) &^ x) | x | ((q - lsb) &^ q) | ((bs - lsb) &^ bs) |
 			((lt - lsb) &^ lt) | ((gt - lsb) &^ gt) | ((amp - lsb) &^ amp)
 		if m&msb != 0 {
 			break
 		}
+		i = j + 8
 	}
 	for i < len(s) && htmlSafe[s[i]] {
 		i++

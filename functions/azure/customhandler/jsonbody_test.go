@@ -103,7 +103,9 @@ func TestDropControls(t *testing.T) {
 			return r
 		}, s)
 	}
-	for _, s := range []string{"", "user-1", "a b~", "tab\there", "nl\n", "\x00\x1f\x7f", "é", "bad\xff", "\u2028", "x\x7fy"} {
+	for _, s := range []string{"", "user-1", "a b~", "tab\there", "nl\n", "\x00\x1f\x7f", "é", "bad\xff", "\u2028", "x\x7fy",
+		"https://issuer.example/", "abcdefgh", "abcdefgh\x7f", "\x7fabcdefgh", "abcdefghijklmno\x1f", "abcdefghijklmnop", "read:orders write\x00",
+		"abcdefgé", "abcdefghijklmnopqrstuvwxyz\n0123456789"} {
 		if got, want := dropControls(s), ref(s); got != want {
 			t.Errorf("dropControls(%q) = %q, want %q", s, got, want)
 		}

@@ -305,11 +305,20 @@ func headerValue(v any) string {
 // dropControls removes control characters; a string of printable ASCII
 // (the usual claim) is returned as it is, without decoding runes.
 func dropControls(s string) string {
-	plain := true
-	for i := 0; i < len(s) && plain; i++ {
-		plain = s[i] >= 0x20 && s[i] < 0x7f
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		// none < 0x20, none 0x7f (a zero byte of d), none ≥ 0x80
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		d := x ^ (lsb * 0x7f)
+		if (((x-lsb*0x20)&^x)|((d-lsb)&^d)|x)&msb != 0 {
+			break
+		}
 	}
-	if plain {
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
