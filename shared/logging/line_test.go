@@ -140,3 +140,17 @@ func TestFastLinesAreWholeLines(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendJSONString: the fast path's string escaping is slog's.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "decision", "a\"b\\c\n\x00", "https://issuer.example/abcdefgh\x7f", "é\u2028\xff<>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := slogLine(t, time.Time{}, slog.LevelInfo, s)
+		want = strings.TrimSuffix(strings.TrimPrefix(want, `{"level":"INFO","msg":`), "}\n")
+		if got := string(AppendJSONString(nil, s)); got != want {
+			t.Fatalf("%q: got %s, slog %s", s, got, want)
+		}
+	})
+}
