@@ -13,6 +13,7 @@ import (
 	"github.com/jwtgate/jwtgate/shared/config"
 	"github.com/jwtgate/jwtgate/shared/decision"
 	"github.com/jwtgate/jwtgate/shared/keys"
+	"github.com/jwtgate/jwtgate/shared/logging"
 	"github.com/jwtgate/jwtgate/shared/replaystore"
 	"github.com/jwtgate/jwtgate/shared/validate"
 )
@@ -170,12 +171,29 @@ func DecisionLevel(o decision.Outcome) slog.Level {
 // DecisionLevel. It never logs the token. Extra attributes (e.g. an
 // invocation id) may be appended. Below the logger's level it builds none
 // of its own attributes (the caller's extra ones are already built).
+//
+// With the logger logging.New builds (the adapters'), the line is rendered
+// directly into a pooled buffer, byte for byte what slog's JSONHandler
+// writes for the same attributes (decisionAttrs, the path every other
+// handler takes); TestDecisionLineFastPathMatchesSlog holds them equal.
 func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d decision.Decision, latency time.Duration, extra ...slog.Attr) {
 	level := DecisionLevel(d.Outcome)
 	if !l.Enabled(ctx, level) {
 		return
 	}
-	attrs := []slog.Attr{
+	if h, ok := l.Handler().(*logging.Handler); ok && logging.Renderable(extra) {
+		ln := h.Start(level, "decision")
+		appendDecision(ln, platform, shape, d, latency, extra)
+		h.End(ln)
+		return
+	}
+	l.LogAttrs(ctx, level, "decision", decisionAttrs(platform, shape, d, latency, extra)...)
+}
+
+// decisionAttrs are the decision line's attributes, in order.
+func decisionAttrs(platform, shape string, d decision.Decision, latency time.Duration, extra []slog.Attr) []slog.Attr {
+	attrs := make([]slog.Attr, 0, 12+len(extra))
+	attrs = append(attrs,
 		slog.String("platform", platform),
 		slog.String("shape", shape),
 		slog.String("outcome", d.Outcome.String()),
@@ -184,15 +202,52 @@ func LogDecision(ctx context.Context, l *slog.Logger, platform, shape string, d 
 		slog.String("kid", d.KeyID),
 		slog.String("iss", d.Issuer),
 		slog.String("sub", d.Principal),
-		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
+		slog.Float64("latency_ms", latencyMS(latency)),
 		slog.Bool("cache_hit", d.CacheHit),
-	}
+	)
 	if d.RulePlace != "" {
 		attrs = append(attrs, slog.String("rule", d.RulePlace))
 		if d.RuleFailure != "" {
 			attrs = append(attrs, slog.String("rule_failure", d.RuleFailure))
 		}
 	}
-	attrs = append(attrs, extra...)
-	l.LogAttrs(ctx, level, "decision", attrs...)
+	return append(attrs, extra...)
+}
+
+func latencyMS(latency time.Duration) float64 { return float64(latency.Microseconds()) / 1000 }
+
+// appendDecision renders decisionAttrs into ln, with the constant keys
+// pre-rendered.
+func appendDecision(ln *logging.Line, platform, shape string, d decision.Decision, latency time.Duration, extra []slog.Attr) {
+	ln.Raw(`,"platform":`)
+	ln.String(platform)
+	ln.Raw(`,"shape":`)
+	ln.String(shape)
+	ln.Raw(`,"outcome":`)
+	ln.String(d.Outcome.String())
+	ln.Raw(`,"reason":`)
+	ln.String(string(d.Reason))
+	ln.Raw(`,"status":`)
+	ln.Int(int64(d.Outcome.HTTPStatus()))
+	ln.Raw(`,"kid":`)
+	ln.String(d.KeyID)
+	ln.Raw(`,"iss":`)
+	ln.String(d.Issuer)
+	ln.Raw(`,"sub":`)
+	ln.String(d.Principal)
+	ln.Raw(`,"latency_ms":`)
+	ln.Float(latencyMS(latency))
+	ln.Raw(`,"cache_hit":`)
+	ln.Bool(d.CacheHit)
+	if d.RulePlace != "" {
+		ln.Raw(`,"rule":`)
+		ln.String(d.RulePlace)
+		if d.RuleFailure != "" {
+			ln.Raw(`,"rule_failure":`)
+			ln.String(d.RuleFailure)
+		}
+	}
+	for _, a := range extra {
+		ln.Attr(a)
+	}
 }

@@ -93,9 +93,10 @@ func MetricsLevel(getenv func(string) string) string {
 	return strings.ToUpper(strings.TrimSpace(getenv(EnvLambdaLevel)))
 }
 
-// New returns a JSON logger writing to w at level.
+// New returns a JSON logger writing to w at level (its handler is a
+// Handler: slog's JSONHandler with a fast path for the decision line).
 func New(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(NewHandler(w, level))
 }
 
 // FromEnv is New at the level Level reads from getenv. On an error it still

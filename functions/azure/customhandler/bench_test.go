@@ -137,3 +137,100 @@ func uniqueTokens() int {
 	n, _ := strconv.Atoi(os.Getenv("JWTGATE_BENCH_UNIQUE"))
 	return n
 }
+
+// nopWriter is a reusable ResponseWriter that keeps nothing but the status:
+// what BenchmarkServe measures is the handler alone.
+type nopWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) WriteHeader(s int)           { w.status = s }
+func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkServe is the handler's own per-request cost, without a server
+// or a client: ServeHTTP on a prepared request, the decision log written
+// through the binary's logger (JSON, BufferedWriter to a file). Cases:
+// no token (401), a repeated (cached) token, and with
+// JWTGATE_BENCH_UNIQUE=N, N distinct tokens (run it with -benchtime Nx).
+// Allocations and instructions per request (callgrind on the test binary,
+// GOMAXPROCS=1) are what docs/performance.md reports.
+func BenchmarkServe(b *testing.B) {
+	iss, err := devissuer.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer iss.Close()
+	// Generous timeouts: under valgrind the key fetch is slow.
+	env := map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": "api://x",
+		"JWTGATE_WARMUP_TIMEOUT": "30s", "JWTGATE_HTTP_TIMEOUT": "30s"}
+	c, err := core.FromEnv(context.Background(), func(k string) string { return env[k] }, core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	mint := func(jti string) string {
+		tok, err := iss.Mint(map[string]any{"sub": "s", "aud": "api://x", "scope": "read:orders", "jti": jti, "exp": time.Now().Add(time.Hour).Unix()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tok
+	}
+	f, err := os.Create(filepath.Join(b.TempDir(), "decisions.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sink := logSink(f)
+	defer sink.Close()
+	if c.WarmErr != nil {
+		b.Fatal(c.WarmErr)
+	}
+	h := New(c, c.Config(), logging.New(sink, slog.LevelInfo))
+	newReq := func(tok string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/api/authorize/orders/1", nil)
+		r.Header.Set("User-Agent", "Go-http-client/1.1")
+		r.Header.Set("Accept-Encoding", "gzip")
+		if tok != "" {
+			r.Header.Set("Authorization", "Bearer "+tok)
+		}
+		return r
+	}
+	serve := func(b *testing.B, w *nopWriter, r *http.Request, want int) {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+		if w.status != want {
+			b.Fatalf("status %d, want %d", w.status, want)
+		}
+	}
+	if n := uniqueTokens(); n > 0 {
+		reqs := make([]*http.Request, n)
+		for i := range reqs {
+			reqs[i] = newReq(mint("u" + strconv.Itoa(i)))
+		}
+		b.Run("unique-token", func(b *testing.B) {
+			w := &nopWriter{h: http.Header{}}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				serve(b, w, reqs[i%n], 200)
+				i++
+			}
+		})
+	}
+	for _, bc := range []struct {
+		name string
+		tok  string
+		want int
+	}{{"no-token", "", 401}, {"repeat-token", mint("r"), 200}} {
+		b.Run(bc.name, func(b *testing.B) {
+			w := &nopWriter{h: http.Header{}}
+			r := newReq(bc.tok)
+			serve(b, w, r, bc.want)
+			b.ReportAllocs()
+			for b.Loop() {
+				serve(b, w, r, bc.want)
+			}
+		})
+	}
+}

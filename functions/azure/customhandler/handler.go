@@ -26,6 +26,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,6 +109,11 @@ type Handler struct {
 	retryAfter time.Duration
 	fwd        ForwardedHeaders
 	now        func() time.Time
+	// Rendered once by New: the challenge without an error code (a request
+	// without a token) and the Retry-After value. Shared by every answer:
+	// read-only.
+	bareChallenge   []string
+	retryAfterValue []string
 }
 
 type claimHeader struct{ claim, header string }
@@ -148,6 +154,8 @@ func New(d core.Decider, cfg *config.Config, logger *slog.Logger, opts ...Option
 	for _, o := range opts {
 		o(h)
 	}
+	h.bareChallenge = []string{h.challenge()}
+	h.retryAfterValue = []string{strconv.Itoa(h.retryAfterSeconds())}
 	return h
 }
 
@@ -252,7 +260,8 @@ func (h *Handler) refuse(ctx context.Context, shape, invocationID, detail string
 }
 
 func (h *Handler) log(ctx context.Context, shape string, d decision.Decision, latency time.Duration, invocationID string, req *decision.Request, status int) {
-	extra := []slog.Attr{slog.Int("http_status", status)}
+	var buf [4]slog.Attr // on the stack: LogDecision does not keep extra
+	extra := append(buf[:0], slog.Int("http_status", status))
 	if invocationID != "" {
 		extra = append(extra, slog.String("invocation_id", sanitizeLog(invocationID)))
 	}

@@ -104,7 +104,8 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		a = h.render(d)
 		h.log(r.Context(), ShapeInvocation, d, 0, invocationID, nil, a.status)
 	case err != nil:
-		h.refuse(r.Context(), ShapeInvocation, invocationID, "invalid invocation payload: "+err.Error()).write(w)
+		a := h.refuse(r.Context(), ShapeInvocation, invocationID, "invalid invocation payload: "+err.Error())
+		a.write(w)
 		return
 	default:
 		a = h.decide(r.Context(), req, ShapeInvocation, invocationID)
@@ -117,6 +118,7 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		}},
 		Logs: []string{"jwtgate: " + a.outcome + " " + a.reason},
 	}
+	a.release() // the body is copied into the response
 	body, err := json.Marshal(resp)
 	if err != nil { // cannot happen with these types; fail closed anyway
 		writeError(w, http.StatusInternalServerError, string(decision.InternalError), "cannot encode the answer")
@@ -270,14 +272,15 @@ func (h *Handler) requestFromTrigger(t *HTTPTriggerRequest) (*decision.Request, 
 	if err != nil {
 		return nil, err
 	}
-	o, forwarded, err := h.forwarded(req.Header, t.Method, original{path: reqPath})
+	var fv forwardValues
+	o, forwarded, err := h.forwarded(req.Header, &fv, t.Method, original{path: reqPath})
 	if err != nil {
 		return nil, err
 	}
 	req.Host = triggerHost(t, req.Header) // rules' request.host
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
-		req.Host = h.forwardedHost(req.Header, req.Host)
+		req.Host = h.forwardedHost(&fv, req.Host)
 		req.CalledHost, req.CalledPath = req.Host, o.path
 		return req, nil
 	}

@@ -112,15 +112,53 @@ func appendJSONFloat(dst []byte, f float64) ([]byte, bool) {
 
 const hexDigits = "0123456789abcdef"
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// htmlSafe marks the bytes encoding/json writes as they are (with its
+// default HTML escaping): printable ASCII other than " \ < > &.
+var htmlSafe = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString is encoding/json's string encoding with HTML escaping
 // (its default): <, > and & as \u003c…, control characters escaped,
 // invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+// The plain prefix (usually all of s) is scanned eight bytes at a time
+// and copied at once.
 func appendJSONString(dst []byte, s string) []byte {
+	i := 0
+	for len(s) >= 8 && i < len(s) {
+		j := min(i, len(s)-8) // the last word overlaps bytes already known plain
+		// Eight plain bytes: none < 0x20 or ≥ 0x80, none of " \ < > &
+		// (a zero byte of x^c for each).
+		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
+			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
+		q, bs, lt, gt, amp := x^(lsb*'"'), x^(lsb*'\\'), x^(lsb*'<'), x^(lsb*'>'), x^(lsb*'&')
+		m := ((x - lsb*0x20) &^ x) | x | ((q - lsb) &^ q) | ((bs - lsb) &^ bs) |
+			((lt - lsb) &^ lt) | ((gt - lsb) &^ gt) | ((amp - lsb) &^ amp)
+		if m&msb != 0 {
+			break
+		}
+		i = j + 8
+	}
+	for i < len(s) && htmlSafe[s[i]] {
+		i++
+	}
 	dst = append(dst, '"')
+	if i == len(s) {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if htmlSafe[c] {
 				i++
 				continue
 			}
@@ -164,6 +202,17 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// pooledBody is marshalBody into a pooled buffer (nil when the body
+// needs encoding/json's fallback): see answer.release.
+func pooledBody(b body) ([]byte, *[]byte) {
+	buf := bodyPool.Get().(*[]byte)
+	if out, ok := appendBody((*buf)[:0], b); ok {
+		return append(out, '\n'), buf
+	}
+	bodyPool.Put(buf)
+	return marshal(b), nil
 }
 
 // marshalBody is the body's JSON and a newline.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -58,4 +60,57 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	})
+}
+
+// TestAppendJSONStringMatchesEncodingJSON compares the string encoding
+// (eight bytes at a time while plain) with encoding/json's on random
+// strings biased towards what needs escaping, at every alignment.
+func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
+	alphabet := []string{"a", "Z", "0", " ", "\"", "\\", "\n", "\r", "\t", "\b", "\f", "\x00", "\x1f", "\x7f", "<", ">", "&",
+		"\u00e9", "\u2028", "\u2029", "\U0001F600", "\xff", "\xc3", "\xe2\x80", "/", "~"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 20000; i++ {
+		var sb strings.Builder
+		n := rng.IntN(40)
+		plainRun := rng.IntN(3) == 0
+		for j := 0; j < n; j++ {
+			if plainRun && rng.IntN(10) > 0 {
+				sb.WriteByte(byte('a' + rng.IntN(26)))
+				continue
+			}
+			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s, encoding/json %s", s, got, want)
+		}
+	}
+}
+
+// dropControls keeps a plain string as it is and otherwise behaves as
+// strings.Map dropping controls (which also turns invalid UTF-8 into
+// U+FFFD).
+func TestDropControls(t *testing.T) {
+	ref := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	for _, s := range []string{"", "user-1", "a b~", "tab\there", "nl\n", "\x00\x1f\x7f", "é", "bad\xff", "\u2028", "x\x7fy",
+		"https://issuer.example/", "abcdefgh", "abcdefgh\x7f", "\x7fabcdefgh", "abcdefghijklmno\x1f", "abcdefghijklmnop", "read:orders write\x00",
+		"abcdefgé", "abcdefghijklmnopqrstuvwxyz\n0123456789"} {
+		if got, want := dropControls(s), ref(s); got != want {
+			t.Errorf("dropControls(%q) = %q, want %q", s, got, want)
+		}
+	}
+	if got := dropControls("a\r\nb"); got != "ab" {
+		t.Errorf("dropControls kept a control: %q", got)
+	}
 }

@@ -11,8 +11,10 @@ func (h *Handler) serveProxy(w http.ResponseWriter, r *http.Request, reqPath str
 	invocationID := invocationID(r)
 	req, shape, err := h.requestFromHTTP(r, reqPath)
 	if err != nil {
-		h.refuse(r.Context(), shape, invocationID, err.Error()).write(w)
+		a := h.refuse(r.Context(), shape, invocationID, err.Error())
+		a.write(w)
 		return
 	}
-	h.decide(r.Context(), req, shape, invocationID).write(w)
+	a := h.decide(r.Context(), req, shape, invocationID)
+	a.write(w)
 }

@@ -59,32 +59,77 @@ var (
 	nginxFamily   = headerFamily{HeaderOriginalMethod, HeaderOriginalURI}
 )
 
-// families lists the header families the mode reads.
+// families lists the header families the mode reads (shared slices:
+// read-only).
 func (m ForwardedHeaders) families() []headerFamily {
 	switch m {
 	case ForwardedTraefik:
-		return []headerFamily{traefikFamily}
+		return traefikOnly
 	case ForwardedNginx:
-		return []headerFamily{nginxFamily}
+		return nginxOnly
 	case ForwardedNone:
 		return nil
 	}
-	return []headerFamily{traefikFamily, nginxFamily}
+	return bothFamilies
 }
+
+var (
+	traefikOnly  = []headerFamily{traefikFamily}
+	nginxOnly    = []headerFamily{nginxFamily}
+	bothFamilies = []headerFamily{traefikFamily, nginxFamily}
+)
 
 // maxPathBytes bounds the original path taken from a request or header.
 const maxPathBytes = 8 << 10
 
-// headerValues is h.Values(name), also finding keys that are not in
-// canonical form (a Header built by hand, e.g. "X-Original-URI").
-func headerValues(h http.Header, name string) []string {
-	var out []string
+// forwardValues holds the forward-auth headers of one request, each as
+// h.Values(name) would give it but also finding keys that are not in
+// canonical form (a Header built by hand, e.g. "X-Original-URI"): every
+// value of every key equal to the name case-insensitively. They are
+// gathered in one pass over the header.
+type forwardValues struct {
+	fwdMethod, fwdURI, origMethod, origURI, fwdHost []string
+}
+
+// gatherForwarded collects the forward-auth headers in one pass. The five
+// names have five different lengths, so a key is compared with one name
+// at most. The header's own slices are shared, never modified.
+func gatherForwarded(h http.Header) (v forwardValues) {
 	for k, vs := range h {
-		if strings.EqualFold(k, name) {
-			out = append(out, vs...)
+		var dst *[]string
+		var name string
+		switch len(k) {
+		case len(HeaderForwardedMethod):
+			dst, name = &v.fwdMethod, HeaderForwardedMethod
+		case len(HeaderForwardedURI):
+			dst, name = &v.fwdURI, HeaderForwardedURI
+		case len(HeaderOriginalMethod):
+			dst, name = &v.origMethod, HeaderOriginalMethod
+		case len(HeaderOriginalURI):
+			dst, name = &v.origURI, HeaderOriginalURI
+		case len(HeaderForwardedHost):
+			dst, name = &v.fwdHost, HeaderForwardedHost
+		default:
+			continue
+		}
+		if !strings.EqualFold(k, name) {
+			continue
+		}
+		if len(*dst) == 0 {
+			*dst = vs
+		} else {
+			*dst = append((*dst)[:len(*dst):len(*dst)], vs...) // a copy: never into the header's array
 		}
 	}
-	return out
+	return v
+}
+
+// of is the family's method and URI values.
+func (v *forwardValues) of(f headerFamily) (methods, uris []string) {
+	if f == traefikFamily {
+		return v.fwdMethod, v.fwdURI
+	}
+	return v.origMethod, v.origURI
 }
 
 // original is the protected call's method, path (raw, still escaped) and
@@ -103,8 +148,8 @@ func (o original) same(p original) bool {
 // false when the family sends neither header. A family's method comes only
 // from its own method header, else the request's own method: never from the
 // other family.
-func fromFamily(h http.Header, f headerFamily, requestMethod string) (o original, present bool, err error) {
-	ms, us := headerValues(h, f.method), headerValues(h, f.uri)
+func fromFamily(v *forwardValues, f headerFamily, requestMethod string) (o original, present bool, err error) {
+	ms, us := v.of(f)
 	if len(ms) == 0 && len(us) == 0 {
 		return o, false, nil
 	}
@@ -135,9 +180,9 @@ func fromFamily(h http.Header, f headerFamily, requestMethod string) (o original
 // present (auto), each is read on its own and they must describe the same
 // call: an ambiguous original call must not pick the more lenient route
 // rule.
-func fromForwardHeaders(h http.Header, mode ForwardedHeaders, requestMethod string) (o original, ok bool, err error) {
+func fromForwardHeaders(v *forwardValues, mode ForwardedHeaders, requestMethod string) (o original, ok bool, err error) {
 	for _, f := range mode.families() {
-		fo, present, ferr := fromFamily(h, f, requestMethod)
+		fo, present, ferr := fromFamily(v, f, requestMethod)
 		if ferr != nil {
 			return o, true, ferr
 		}
@@ -283,14 +328,15 @@ func (h *Handler) requestFromHTTP(r *http.Request, reqPath string) (*decision.Re
 		q, qerr = url.ParseQuery(r.URL.RawQuery)
 	}
 	own := original{path: reqPath, query: q}
-	o, forwarded, err := h.forwarded(r.Header, r.Method, own)
+	var fv forwardValues
+	o, forwarded, err := h.forwarded(r.Header, &fv, r.Method, own)
 	if err != nil {
 		return nil, ShapeForwardAuth, err
 	}
 	req.Host = r.Host // rules' request.host; the caller's address is not known here
 	if forwarded {
 		req.Method, req.Path, req.Query = o.method, o.path, o.query
-		req.Host = h.forwardedHost(r.Header, req.Host)
+		req.Host = h.forwardedHost(&fv, req.Host)
 		req.CalledHost, req.CalledPath = req.Host, o.path
 		return req, ShapeForwardAuth, nil
 	}
@@ -313,11 +359,12 @@ const HeaderForwardedHost = "X-Forwarded-Host"
 
 // forwardedHost is the original call's host in a forward-auth request:
 // X-Forwarded-Host when the handler trusts Traefik's headers and exactly one
-// is present, else the request's own host.
-func (h *Handler) forwardedHost(hdr http.Header, own string) string {
+// is present, else the request's own host. fv holds the headers forwarded
+// gathered.
+func (h *Handler) forwardedHost(fv *forwardValues, own string) string {
 	for _, f := range h.fwd.families() {
 		if f == traefikFamily {
-			if vs := headerValues(hdr, HeaderForwardedHost); len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
+			if vs := fv.fwdHost; len(vs) == 1 && strings.TrimSpace(vs[0]) != "" {
 				return strings.TrimSpace(vs[0])
 			}
 		}
@@ -329,8 +376,12 @@ func (h *Handler) forwardedHost(hdr http.Header, own string) string {
 // request itself names a path (something after /api/authorize), it is the
 // protected call: a forward header naming another path is refused, so a
 // caller's own X-Forwarded-Uri cannot replace the path it asked for.
-func (h *Handler) forwarded(hdr http.Header, requestMethod string, own original) (original, bool, error) {
-	o, ok, err := fromForwardHeaders(hdr, h.fwd, requestMethod)
+// It gathers the forward-auth headers into fv (for forwardedHost).
+func (h *Handler) forwarded(hdr http.Header, fv *forwardValues, requestMethod string, own original) (original, bool, error) {
+	if h.fwd != ForwardedNone {
+		*fv = gatherForwarded(hdr)
+	}
+	o, ok, err := fromForwardHeaders(fv, h.fwd, requestMethod)
 	if err != nil || !ok {
 		return o, ok, err
 	}

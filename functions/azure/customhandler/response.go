@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jwtgate/jwtgate/shared/config"
@@ -17,39 +18,63 @@ import (
 // forward-auth) or into the invocation response's output binding.
 type answer struct {
 	status int
-	// extra holds the headers beyond the common ones (setCommonHeaders):
-	// the challenge, Retry-After, identity headers. Keys are canonical.
-	extra   []headerField
-	body    []byte
+	// The headers beyond the common ones (setCommonHeaders), each a
+	// one-value slice ready for an http.Header (nil: not sent). A constant
+	// value (the challenge without an error, Retry-After) is shared by
+	// every answer and must never be modified in place, like the common
+	// headers' values.
+	challenge  []string // WWW-Authenticate
+	retryAfter []string // Retry-After
+	// Identity headers of an allow: ids[i].header is sent with idVals[i]
+	// when that is not "" (ids is the handler's claimHdrs, shared).
+	ids    []claimHeader
+	idVals []string
+	body   []byte
+	// bodyBuf, when set, is the pooled buffer body lives in: release
+	// returns it once the body is written.
+	bodyBuf *[]byte
 	outcome string
 	reason  string
 	detail  string
 }
 
-// headerField is one answer header; key is in canonical form.
-type headerField struct{ key, value string }
-
-// set adds or replaces the header key (canonical) of the answer.
-func (a *answer) set(key, value string) {
-	for i := range a.extra {
-		if a.extra[i].key == key {
-			a.extra[i].value = value
-			return
-		}
-	}
-	a.extra = append(a.extra, headerField{key, value})
-}
-
 // header is the answer's whole header set (the invocation response's
 // output binding, tests).
-func (a answer) header() http.Header {
-	h := make(http.Header, 3+len(a.extra))
-	setCommonHeaders(h)
-	for _, f := range a.extra {
-		h[f.key] = []string{f.value}
-	}
+func (a *answer) header() http.Header {
+	h := make(http.Header, 5+len(a.ids))
+	a.setHeaders(h)
 	return h
 }
+
+// setHeaders sets the common headers, then the answer's own (which may
+// replace a common one, as a configured identity header may).
+func (a *answer) setHeaders(h http.Header) {
+	setCommonHeaders(h)
+	if a.challenge != nil {
+		h[headerWWWAuthenticate] = a.challenge
+	}
+	if a.retryAfter != nil {
+		h["Retry-After"] = a.retryAfter
+	}
+	for i, ch := range a.ids {
+		if a.idVals[i] != "" {
+			h[ch.header] = a.idVals[i : i+1 : i+1]
+		}
+	}
+}
+
+// release returns the body's pooled buffer; the body is unusable after.
+func (a *answer) release() {
+	if a.bodyBuf != nil {
+		*a.bodyBuf = a.body[:0]
+		if cap(a.body) <= 16<<10 {
+			bodyPool.Put(a.bodyBuf)
+		}
+		a.body, a.bodyBuf = nil, nil
+	}
+}
+
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // body is the JSON body of every decision answer.
 type body struct {
@@ -72,8 +97,7 @@ type body struct {
 //   - forbidden: 403 with error="insufficient_scope" and the missing scopes;
 //   - unavailable (or anything unknown): 503 with Retry-After.
 func (h *Handler) render(d decision.Decision) answer {
-	a := answer{extra: make([]headerField, 0, len(h.claimHdrs)+1)}
-	hdr := &a
+	var a answer
 	b := body{Outcome: d.Outcome.String(), Reason: string(d.Reason), Detail: d.Detail}
 	if b.Reason == "" {
 		b.Reason = string(decision.InternalError)
@@ -84,9 +108,11 @@ func (h *Handler) render(d decision.Decision) answer {
 		status = http.StatusOK
 		b.Allow, b.Detail = true, ""
 		b.Principal, b.Issuer, b.Claims = d.Principal, d.Issuer, d.Claims.Map()
-		for _, ch := range h.claimHdrs {
-			if v, ok := claimValue(d, ch.claim); ok {
-				hdr.set(ch.header, v)
+		if len(h.claimHdrs) > 0 {
+			// One allocation for every value; "" where the claim is absent.
+			a.ids, a.idVals = h.claimHdrs, make([]string, len(h.claimHdrs))
+			for i, ch := range h.claimHdrs {
+				a.idVals[i] = claimValue(d, b.Claims, ch.claim)
 			}
 		}
 	case decision.Unauthenticated:
@@ -98,7 +124,7 @@ func (h *Handler) render(d decision.Decision) answer {
 		case d.Reason == decision.TokenMissing:
 			// RFC 6750 §3.1: no error code when the request carried no
 			// authentication information.
-			hdr.set(headerWWWAuthenticate, h.challenge())
+			a.challenge = h.bareChallenge
 		case dpopChallenge(d):
 			// RFC 9449 §7.1: a DPoP request (or a DPoP-bound token) gets
 			// a DPoP challenge naming the accepted proof algorithms.
@@ -106,10 +132,10 @@ func (h *Handler) render(d decision.Decision) answer {
 			if d.Reason == decision.DPoPProofInvalid || d.Reason == decision.DPoPReplayed {
 				b.Error = "invalid_dpop_proof"
 			}
-			hdr.set(headerWWWAuthenticate, h.challengeFor("DPoP", "error", b.Error, "error_description", b.Detail, "algs", dpopAlgs(d)))
+			a.challenge = []string{h.challengeFor("DPoP", "error", b.Error, "error_description", b.Detail, "algs", dpopAlgs(d))}
 		default:
 			b.Error = "invalid_token"
-			hdr.set(headerWWWAuthenticate, h.challenge("error", b.Error, "error_description", b.Detail))
+			a.challenge = []string{h.challenge("error", b.Error, "error_description", b.Detail)}
 		}
 	case decision.Forbidden:
 		status = http.StatusForbidden
@@ -120,17 +146,18 @@ func (h *Handler) render(d decision.Decision) answer {
 			params = append(params, "scope", scope)
 		}
 		if d.DPoP {
-			hdr.set(headerWWWAuthenticate, h.challengeFor("DPoP", append(params, "algs", dpopAlgs(d))...))
+			a.challenge = []string{h.challengeFor("DPoP", append(params, "algs", dpopAlgs(d))...)}
 		} else {
-			hdr.set(headerWWWAuthenticate, h.challenge(params...))
+			a.challenge = []string{h.challenge(params...)}
 		}
 	default: // Unavailable, and any outcome this adapter does not know
 		status = http.StatusServiceUnavailable
 		b.Outcome = decision.Unavailable.String()
 		b.RetryAfter = h.retryAfterSeconds()
-		hdr.set("Retry-After", strconv.Itoa(b.RetryAfter))
+		a.retryAfter = h.retryAfterValue
 	}
-	a.status, a.body, a.outcome, a.reason, a.detail = status, marshalBody(b), b.Outcome, b.Reason, b.Detail
+	a.status, a.outcome, a.reason, a.detail = status, b.Outcome, b.Reason, b.Detail
+	a.body, a.bodyBuf = pooledBody(b)
 	return a
 }
 
@@ -139,7 +166,7 @@ func (h *Handler) render(d decision.Decision) answer {
 func (h *Handler) renderMalformed(detail string) answer {
 	b := body{Outcome: decision.Unauthenticated.String(), Reason: string(decision.EventMalformed), Error: "invalid_request", Detail: detail}
 	a := answer{status: http.StatusBadRequest, body: marshalBody(b), outcome: b.Outcome, reason: b.Reason, detail: detail}
-	a.set(headerWWWAuthenticate, h.challenge("error", b.Error, "error_description", detail))
+	a.challenge = []string{h.challenge("error", b.Error, "error_description", detail)}
 	return a
 }
 
@@ -236,20 +263,20 @@ func scopeList(scopes []string) string {
 	return strings.Join(out, " ")
 }
 
-// claimValue is the identity header value for a claim: the selected claim,
-// or the principal / issuer for sub / iss.
-func claimValue(d decision.Decision, claim string) (string, bool) {
-	if v, ok := d.Claims.Get(claim); ok {
-		s := headerValue(v)
-		return s, s != ""
+// claimValue is the identity header value for a claim ("" for none): the
+// selected claim (from claims, d's forwarded claims), or the principal /
+// issuer for sub / iss.
+func claimValue(d decision.Decision, claims map[string]any, claim string) string {
+	if v, ok := claims[claim]; ok {
+		return headerValue(v)
 	}
 	switch claim {
 	case "sub":
-		return headerValue(d.Principal), d.Principal != ""
+		return headerValue(d.Principal)
 	case "iss":
-		return headerValue(d.Issuer), d.Issuer != ""
+		return headerValue(d.Issuer)
 	}
-	return "", false
+	return ""
 }
 
 // headerValue formats a flattened claim and removes what cannot appear in
@@ -271,6 +298,28 @@ func headerValue(v any) string {
 		return ""
 	default:
 		s = fmt.Sprint(x)
+	}
+	return dropControls(s)
+}
+
+// dropControls removes control characters; a string of printable ASCII
+// (the usual claim) is returned as it is, without decoding runes.
+func dropControls(s string) string {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		// none < 0x20, none 0x7f (a zero byte of d), none ≥ 0x80
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		d := x ^ (lsb * 0x7f)
+		if (((x-lsb*0x20)&^x)|((d-lsb)&^d)|x)&msb != 0 {
+			break
+		}
+	}
+	for i < len(s) && s[i] >= 0x20 && s[i] < 0x7f {
+		i++
+	}
+	if i == len(s) {
+		return s
 	}
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
@@ -329,19 +378,12 @@ func marshal(v any) []byte {
 	return append(b, '\n')
 }
 
-// write sends an answer directly.
-func (a answer) write(w http.ResponseWriter) {
-	dst := w.Header()
-	setCommonHeaders(dst)
-	if len(a.extra) > 0 {
-		vals := make([]string, len(a.extra)) // one allocation for all
-		for i, f := range a.extra {
-			vals[i] = f.value
-			dst[f.key] = vals[i : i+1 : i+1]
-		}
-	}
+// write sends an answer directly and releases its body.
+func (a *answer) write(w http.ResponseWriter) {
+	a.setHeaders(w.Header())
 	w.WriteHeader(a.status)
-	_, _ = w.Write(a.body)
+	_, _ = w.Write(a.body) // an io.Writer does not keep p
+	a.release()
 }
 
 // writeError answers a request that is not a decision (wrong path or
