@@ -114,7 +114,7 @@ difffuzz-test:
 GREMLINS          := $(BIN)/gremlins
 GREMLINS_PKG      := github.com/go-gremlins/gremlins/cmd/gremlins
 GREMLINS_VER      := v0.6.0
-MUTATION_PKGS     ?= shared/jsonstrict shared/token shared/jwe shared/keys shared/validate shared/config
+MUTATION_PKGS     ?= shared/jsonstrict shared/token shared/jwe shared/keys shared/validate shared/config shared/rsaverify shared/ed25519verify
 MUTATION_EFFICACY ?= 90
 MUTATION_FLAGS    ?= --workers 1 --test-cpu 1 --timeout-coefficient 5
 mutation: $(GREMLINS)
