@@ -46,7 +46,7 @@ func BenchmarkProxiedRepeatToken(b *testing.B) {
 }
 
 // BenchmarkHTTP is the handler behind a real net/http server on loopback,
-// (with JWTGATE_BENCH_UNIQUE=N, first N distinct tokens, each verified
+// (with HANDLER_BENCH_UNIQUE=N, first N distinct tokens, each verified
 // once: run it with -benchtime Nx),
 // as the binary serves it (the decision log written to a file through the
 // binary's BufferedWriter), with a keep-alive client: a request without a
@@ -131,10 +131,10 @@ func BenchmarkHTTP(b *testing.B) {
 }
 
 // uniqueTokens is how many distinct tokens BenchmarkHTTP's unique-token
-// case mints (JWTGATE_BENCH_UNIQUE; 0, the default, leaves the case out:
+// case mints (HANDLER_BENCH_UNIQUE; 0, the default, leaves the case out:
 // minting costs one RSA signature per token).
 func uniqueTokens() int {
-	n, _ := strconv.Atoi(os.Getenv("JWTGATE_BENCH_UNIQUE"))
+	n, _ := strconv.Atoi(os.Getenv("HANDLER_BENCH_UNIQUE"))
 	return n
 }
 
@@ -153,7 +153,7 @@ func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 // or a client: ServeHTTP on a prepared request, the decision log written
 // through the binary's logger (JSON, BufferedWriter to a file). Cases:
 // no token (401), a repeated (cached) token, and with
-// JWTGATE_BENCH_UNIQUE=N, N distinct tokens (run it with -benchtime Nx).
+// HANDLER_BENCH_UNIQUE=N, N distinct tokens (run it with -benchtime Nx).
 // Allocations and instructions per request (callgrind on the test binary,
 // GOMAXPROCS=1) are what docs/performance.md reports.
 func BenchmarkServe(b *testing.B) {
