@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"github.com/jwtgate/jwtgate/shared/jsonesc"
 	"io"
 	"log/slog"
 	"math"
@@ -8,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // Handler is the handler of the loggers New returns: slog's JSONHandler,
@@ -216,97 +216,6 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	return b
 }
 
-const hexDigits = "0123456789abcdef"
-
 // AppendJSONString appends s as a quoted JSON string exactly as the
-// JSONHandler escapes it: ", \ and control characters escaped (\n, \r, \t,
-// else \u00XX), invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped, no
-// HTML escaping. The plain prefix (usually all of s) is scanned eight
-// bytes at a time and copied at once.
-func AppendJSONString(dst []byte, s string) []byte {
-	i := 0
-	for len(s) >= 8 && i < len(s) {
-		j := min(i, len(s)-8) // the last word overlaps bytes already known plain
-		// all eight bytes printable ASCII other than " and \: none is
-		// < 0x20, none is " or \ (a zero byte of q or bs), none ≥ 0x80
-		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
-			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
-		q, bs := x^(lsb*'"'), x^(lsb*'\\')
-		if (((x-lsb*0x20)&^x)|((q-lsb)&^q)|((bs-lsb)&^bs)|x)&msb != 0 {
-			break
-		}
-		i = j + 8
-	}
-	for i < len(s) && jsonSafe[s[i]] {
-		i++
-	}
-	dst = append(dst, '"')
-	if i == len(s) {
-		dst = append(dst, s...)
-		return append(dst, '"')
-	}
-	return appendEscaped(dst, s, i)
-}
-
-// jsonSafe marks the bytes that need no escaping: printable ASCII other
-// than " and \.
-var jsonSafe = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// appendEscaped is AppendJSONString's escaping loop from i (s[:i] needs
-// none), after the opening quote.
-func appendEscaped(dst []byte, s string, i int) []byte {
-	start := 0
-	for i < len(s) {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
+// JSONHandler escapes it (jsonesc.Slog).
+func AppendJSONString(dst []byte, s string) []byte { return jsonesc.Slog.Append(dst, s) }

@@ -1,10 +1,10 @@
 package customhandler
 
 import (
+	"github.com/jwtgate/jwtgate/shared/jsonesc"
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 )
 
 // headerWWWAuthenticate is WWW-Authenticate in canonical form (the key
@@ -110,99 +110,14 @@ func appendJSONFloat(dst []byte, f float64) ([]byte, bool) {
 	return dst, true
 }
 
-const hexDigits = "0123456789abcdef"
-
 const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080
 )
 
-// htmlSafe marks the bytes encoding/json writes as they are (with its
-// default HTML escaping): printable ASCII other than " \ < > &.
-var htmlSafe = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
 // appendJSONString is encoding/json's string encoding with HTML escaping
-// (its default): <, > and & as \u003c…, control characters escaped,
-// invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
-// The plain prefix (usually all of s) is scanned eight bytes at a time
-// and copied at once.
-func appendJSONString(dst []byte, s string) []byte {
-	i := 0
-	for len(s) >= 8 && i < len(s) {
-		j := min(i, len(s)-8) // the last word overlaps bytes already known plain
-		// Eight plain bytes: none < 0x20 or ≥ 0x80, none of " \ < > &
-		// (a zero byte of x^c for each).
-		x := uint64(s[j]) | uint64(s[j+1])<<8 | uint64(s[j+2])<<16 | uint64(s[j+3])<<24 |
-			uint64(s[j+4])<<32 | uint64(s[j+5])<<40 | uint64(s[j+6])<<48 | uint64(s[j+7])<<56
-		q, bs, lt, gt, amp := x^(lsb*'"'), x^(lsb*'\\'), x^(lsb*'<'), x^(lsb*'>'), x^(lsb*'&')
-		m := ((x - lsb*0x20) &^ x) | x | ((q - lsb) &^ q) | ((bs - lsb) &^ bs) |
-			((lt - lsb) &^ lt) | ((gt - lsb) &^ gt) | ((amp - lsb) &^ amp)
-		if m&msb != 0 {
-			break
-		}
-		i = j + 8
-	}
-	for i < len(s) && htmlSafe[s[i]] {
-		i++
-	}
-	dst = append(dst, '"')
-	if i == len(s) {
-		dst = append(dst, s...)
-		return append(dst, '"')
-	}
-	start := 0
-	for i < len(s) {
-		if c := s[i]; c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// (its default): jsonesc.EncodingJSON.
+func appendJSONString(dst []byte, s string) []byte { return jsonesc.EncodingJSON.Append(dst, s) }
 
 // pooledBody is marshalBody into a pooled buffer (nil when the body
 // needs encoding/json's fallback): see answer.release.
