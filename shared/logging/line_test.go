@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -79,32 +78,6 @@ func TestRenderableRefusesWhatSlogRendersItself(t *testing.T) {
 	}
 }
 
-// TestAppendJSONStringMatchesSlog compares the escaping with slog's on
-// random strings biased towards what needs escaping, at every alignment.
-func TestAppendJSONStringMatchesSlog(t *testing.T) {
-	alphabet := []string{"a", "Z", "0", " ", "\"", "\\", "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "<", ">", "&",
-		"\u00e9", "\u2028", "\u2029", "\U0001F600", "\xff", "\xc3", "\xe2\x80", "/", "~"}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 20000; i++ {
-		var sb strings.Builder
-		n := rng.IntN(40)
-		plainRun := rng.IntN(3) == 0
-		for j := 0; j < n; j++ {
-			if plainRun && rng.IntN(10) > 0 {
-				sb.WriteByte(byte('a' + rng.IntN(26)))
-				continue
-			}
-			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
-		}
-		s := sb.String()
-		want := slogLine(t, time.Time{}, slog.LevelInfo, s)
-		want = strings.TrimSuffix(strings.TrimPrefix(want, `{"level":"INFO","msg":`), "}\n")
-		if got := string(AppendJSONString(nil, s)); got != want {
-			t.Fatalf("%q: got %s, slog %s", s, got, want)
-		}
-	}
-}
-
 // TestFastLinesAreWholeLines: the fast path and the JSONHandler share one
 // writer; concurrent lines never interleave, even on a writer that is not
 // safe for concurrent use itself.
@@ -139,18 +112,4 @@ func TestFastLinesAreWholeLines(t *testing.T) {
 			t.Fatalf("broken line %q", line)
 		}
 	}
-}
-
-// FuzzAppendJSONString: the fast path's string escaping is slog's.
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "decision", "a\"b\\c\n\x00", "https://issuer.example/abcdefgh\x7f", "é\u2028\xff<>&"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want := slogLine(t, time.Time{}, slog.LevelInfo, s)
-		want = strings.TrimSuffix(strings.TrimPrefix(want, `{"level":"INFO","msg":`), "}\n")
-		if got := string(AppendJSONString(nil, s)); got != want {
-			t.Fatalf("%q: got %s, slog %s", s, got, want)
-		}
-	})
 }

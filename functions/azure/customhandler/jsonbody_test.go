@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -47,46 +46,6 @@ func TestAppendBodyMatchesEncodingJSON(t *testing.T) {
 		want := marshal(b)
 		if got := marshalBody(b); !bytes.Equal(got, want) {
 			t.Errorf("marshalBody(%#v) = %s, want %s", v, got, want)
-		}
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	f.Add("plain")
-	f.Add("<&>\"\\\x00\u2028\xff")
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-	})
-}
-
-// TestAppendJSONStringMatchesEncodingJSON compares the string encoding
-// (eight bytes at a time while plain) with encoding/json's on random
-// strings biased towards what needs escaping, at every alignment.
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	alphabet := []string{"a", "Z", "0", " ", "\"", "\\", "\n", "\r", "\t", "\b", "\f", "\x00", "\x1f", "\x7f", "<", ">", "&",
-		"\u00e9", "\u2028", "\u2029", "\U0001F600", "\xff", "\xc3", "\xe2\x80", "/", "~"}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := 0; i < 20000; i++ {
-		var sb strings.Builder
-		n := rng.IntN(40)
-		plainRun := rng.IntN(3) == 0
-		for j := 0; j < n; j++ {
-			if plainRun && rng.IntN(10) > 0 {
-				sb.WriteByte(byte('a' + rng.IntN(26)))
-				continue
-			}
-			sb.WriteString(alphabet[rng.IntN(len(alphabet))])
-		}
-		s := sb.String()
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("%q: got %s, encoding/json %s", s, got, want)
 		}
 	}
 }
