@@ -145,18 +145,9 @@ type checker func(i int) error
 // hash and verify, with the signature already decoded (as the signature
 // bytes of a parsed token would be).
 func (w *world) floor(tb testing.TB, alg string, asn1Form bool) checker {
-	toks := w.tokens[alg]
-	inputs := make([][]byte, len(toks))
-	sigs := make([][]byte, len(toks))
-	rs := make([][2]*big.Int, len(toks))
-	for i, t := range toks {
-		dot := strings.LastIndexByte(t, '.')
-		inputs[i] = []byte(t[:dot])
-		sig, err := base64.RawURLEncoding.DecodeString(t[dot+1:])
-		if err != nil {
-			tb.Fatal(err)
-		}
-		sigs[i] = sig
+	inputs, sigs := w.signed(tb, alg)
+	rs := make([][2]*big.Int, len(sigs))
+	for i, sig := range sigs {
 		if alg == "ES256" {
 			rs[i] = [2]*big.Int{new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])}
 			if asn1Form {
@@ -207,23 +198,25 @@ func (w *world) floor(tb testing.TB, alg string, asn1Form bool) checker {
 	return nil
 }
 
+// signed splits alg's tokens into signing inputs and decoded signatures.
+func (w *world) signed(tb testing.TB, alg string) (inputs, sigs [][]byte) {
+	for _, t := range w.tokens[alg] {
+		dot := strings.LastIndexByte(t, '.')
+		sig, err := base64.RawURLEncoding.DecodeString(t[dot+1:])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		inputs, sigs = append(inputs, []byte(t[:dot])), append(sigs, sig)
+	}
+	return inputs, sigs
+}
+
 // floorPrepared is the signature check jwtgate itself runs, on the key
 // prepared once (shared/rsaverify, shared/ed25519verify): the floor minus
 // the per-call key set-up crypto/rsa and crypto/ed25519 repeat. jwtgate
 // uncached ÷ this is what jwtgate adds around its own signature check.
 func (w *world) floorPrepared(tb testing.TB, alg string) checker {
-	toks := w.tokens[alg]
-	inputs := make([][]byte, len(toks))
-	sigs := make([][]byte, len(toks))
-	for i, t := range toks {
-		dot := strings.LastIndexByte(t, '.')
-		inputs[i] = []byte(t[:dot])
-		sig, err := base64.RawURLEncoding.DecodeString(t[dot+1:])
-		if err != nil {
-			tb.Fatal(err)
-		}
-		sigs[i] = sig
-	}
+	inputs, sigs := w.signed(tb, alg)
 	switch pub := w.pub[w.kid[alg]].(type) {
 	case *rsa.PublicKey:
 		k := rsaverify.New(pub)
