@@ -144,8 +144,8 @@ type checker func(i int) error
 // floor returns the bare standard-library signature check of each token:
 // hash and verify, with the signature already decoded (as the signature
 // bytes of a parsed token would be).
-func (w *world) floor(tb testing.TB, alg string, asn1Form bool) checker {
-	inputs, sigs := w.signed(tb, alg)
+func (w *world) floor(tb testing.TB, alg string, toks []string, asn1Form bool) checker {
+	inputs, sigs := signed(tb, toks)
 	rs := make([][2]*big.Int, len(sigs))
 	for i, sig := range sigs {
 		if alg == "ES256" {
@@ -198,9 +198,9 @@ func (w *world) floor(tb testing.TB, alg string, asn1Form bool) checker {
 	return nil
 }
 
-// signed splits alg's tokens into signing inputs and decoded signatures.
-func (w *world) signed(tb testing.TB, alg string) (inputs, sigs [][]byte) {
-	for _, t := range w.tokens[alg] {
+// signed splits tokens into signing inputs and decoded signatures.
+func signed(tb testing.TB, toks []string) (inputs, sigs [][]byte) {
+	for _, t := range toks {
 		dot := strings.LastIndexByte(t, '.')
 		sig, err := base64.RawURLEncoding.DecodeString(t[dot+1:])
 		if err != nil {
@@ -215,8 +215,8 @@ func (w *world) signed(tb testing.TB, alg string) (inputs, sigs [][]byte) {
 // prepared once (shared/rsaverify, shared/ed25519verify): the floor minus
 // the per-call key set-up crypto/rsa and crypto/ed25519 repeat. jwtgate
 // uncached ÷ this is what jwtgate adds around its own signature check.
-func (w *world) floorPrepared(tb testing.TB, alg string) checker {
-	inputs, sigs := w.signed(tb, alg)
+func (w *world) floorPrepared(tb testing.TB, alg string, toks []string) checker {
+	inputs, sigs := signed(tb, toks)
 	switch pub := w.pub[w.kid[alg]].(type) {
 	case *rsa.PublicKey:
 		k := rsaverify.New(pub)
@@ -344,12 +344,12 @@ type benchCase struct {
 
 func (w *world) cases(b *testing.B, alg string) []benchCase {
 	toks := w.tokens[alg]
-	cs := []benchCase{{"floor", w.floor(b, alg, false)}}
-	if p := w.floorPrepared(b, alg); p != nil {
+	cs := []benchCase{{"floor", w.floor(b, alg, toks, false)}}
+	if p := w.floorPrepared(b, alg, toks); p != nil {
 		cs = append(cs, benchCase{"floor-prepared", p})
 	}
 	if alg == "ES256" {
-		cs = append(cs, benchCase{"floor-asn1", w.floor(b, alg, true)})
+		cs = append(cs, benchCase{"floor-asn1", w.floor(b, alg, toks, true)})
 	}
 	// The cached case repeats one token; it is decided once before the
 	// loop so every timed call is a hit.
@@ -441,8 +441,8 @@ func BenchmarkPaired(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			toks := w.tokens[alg]
 			names := []string{"floor", "jwtgate", "jwx", "golang-jwt", "go-jose"}
-			cs := []checker{w.floor(b, alg, false), w.jwtgate(w.uncached, toks, false), w.jwx(toks), w.golangJWT(toks), w.goJose(toks)}
-			if p := w.floorPrepared(b, alg); p != nil {
+			cs := []checker{w.floor(b, alg, toks, false), w.jwtgate(w.uncached, toks, false), w.jwx(toks), w.golangJWT(toks), w.goJose(toks)}
+			if p := w.floorPrepared(b, alg, toks); p != nil {
 				names, cs = append(names, "floor-prepared"), append(cs, p)
 			}
 			spent := make([]time.Duration, len(cs))
@@ -486,10 +486,17 @@ func TestEveryCaseAcceptsItsTokens(t *testing.T) {
 			bad[i] = tok[:dot+1] + string(r) + tok[dot+2:]
 		}
 		checks := map[string][2]checker{
+			"floor":            {w.floor(t, alg, toks, false), w.floor(t, alg, bad, false)},
 			"jwtgate-uncached": {w.jwtgate(w.uncached, toks, false), w.jwtgate(w.uncached, bad, false)},
 			"jwx":              {w.jwx(toks), w.jwx(bad)},
 			"golang-jwt":       {w.golangJWT(toks), w.golangJWT(bad)},
 			"go-jose":          {w.goJose(toks), w.goJose(bad)},
+		}
+		if alg == "ES256" {
+			checks["floor-asn1"] = [2]checker{w.floor(t, alg, toks, true), w.floor(t, alg, bad, true)}
+		}
+		if p := w.floorPrepared(t, alg, toks); p != nil {
+			checks["floor-prepared"] = [2]checker{p, w.floorPrepared(t, alg, bad)}
 		}
 		for name, c := range checks {
 			t.Run(alg+"/"+name, func(t *testing.T) {

@@ -138,9 +138,9 @@ func BenchmarkDPoP(b *testing.B) {
 			}
 		}
 	}
-	b.Run("RS256-token/floor", loop(r.w.floor(b, "RS256", false)))
+	b.Run("RS256-token/floor", loop(r.w.floor(b, "RS256", r.w.tokens["RS256"], false)))
 	b.Run("RS256-token/dpop-new-token-and-proof", dpop(false))
-	b.Run("ES256-proof/floor", loop(r.w.floor(b, "ES256", false)))
+	b.Run("ES256-proof/floor", loop(r.w.floor(b, "ES256", r.w.tokens["ES256"], false)))
 	b.Run("ES256-proof/dpop-repeat-token-new-proof", dpop(true))
 }
 
