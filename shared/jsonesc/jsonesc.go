@@ -1,10 +1,37 @@
-// Package jsonesc writes Go strings as JSON string literals, fast, in the
-// exact escaping of one of two encoders: log/slog's JSONHandler (the
-// decision log line) and encoding/json (the Azure handler's answer body).
-// Their tests compare every byte with the encoder they stand in for.
+// Package jsonesc writes Go strings and numbers as JSON, fast, exactly as
+// one of two encoders does: log/slog's JSONHandler (the decision log line)
+// and encoding/json (the Azure handler's answer body). Its tests compare
+// every byte with the encoder it stands in for.
 package jsonesc
 
-import "unicode/utf8"
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// AppendFloat appends f as encoding/json writes a float64 (which slog's
+// JSONHandler also uses); ok is false for NaN and infinities, which JSON
+// cannot hold.
+func AppendFloat(dst []byte, f float64) ([]byte, bool) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return dst, false
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, true
+}
 
 // Style is one encoder's escaping rules.
 type Style struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 )
@@ -68,4 +69,24 @@ func FuzzStyles(f *testing.F) {
 			t.Fatalf("EncodingJSON %q: %s, encoding/json writes %s", s, got, wantJSON)
 		}
 	})
+}
+
+// TestAppendFloatMatchesEncodingJSON: fixed and exponent forms, their
+// boundaries, negative zero, and no JSON for NaN and infinities.
+func TestAppendFloatMatchesEncodingJSON(t *testing.T) {
+	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1.5, 0.1, 1e-6, 9.99e-7, 1e-7, 1e20, 1e21, 1.5e21, -2.5e-9, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := AppendFloat(nil, f)
+		if !ok || string(got) != string(want) {
+			t.Errorf("%v: %s (ok %v), encoding/json writes %s", f, got, ok, want)
+		}
+	}
+	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if got, ok := AppendFloat([]byte("x"), f); ok || string(got) != "x" {
+			t.Errorf("%v: %q ok %v, want refused and nothing appended", f, got, ok)
+		}
+	}
 }

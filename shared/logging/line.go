@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"github.com/jwtgate/jwtgate/shared/jsonesc"
 	"io"
 	"log/slog"
 	"math"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jwtgate/jwtgate/shared/jsonesc"
 )
 
 // Handler is the handler of the loggers New returns: slog's JSONHandler,
@@ -151,7 +152,7 @@ func (ln *Line) Bool(v bool) { ln.b = strconv.AppendBool(ln.b, v) }
 
 // Float appends a finite number as encoding/json writes it (what the
 // JSONHandler calls for a float). The caller guarantees it is finite.
-func (ln *Line) Float(f float64) { ln.b = appendJSONFloat(ln.b, f) }
+func (ln *Line) Float(f float64) { ln.b, _ = jsonesc.AppendFloat(ln.b, f) }
 
 // Attr appends `,"key":value` as the JSONHandler would. It handles the
 // kinds Renderable accepts; check them first.
@@ -196,24 +197,6 @@ func Renderable(attrs []slog.Attr) bool {
 		}
 	}
 	return true
-}
-
-// appendJSONFloat is encoding/json's float64 encoding (finite f).
-func appendJSONFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
 }
 
 // AppendJSONString appends s as a quoted JSON string exactly as the

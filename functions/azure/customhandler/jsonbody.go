@@ -1,10 +1,10 @@
 package customhandler
 
 import (
-	"github.com/jwtgate/jwtgate/shared/jsonesc"
-	"math"
 	"slices"
 	"strconv"
+
+	"github.com/jwtgate/jwtgate/shared/jsonesc"
 )
 
 // headerWWWAuthenticate is WWW-Authenticate in canonical form (the key
@@ -81,33 +81,11 @@ func appendClaim(dst []byte, v any) ([]byte, bool) {
 	case int:
 		return strconv.AppendInt(dst, int64(x), 10), true
 	case float64:
-		return appendJSONFloat(dst, x)
+		return jsonesc.AppendFloat(dst, x)
 	case nil:
 		return append(dst, "null"...), true
 	}
 	return dst, false
-}
-
-// appendJSONFloat is encoding/json's float64 encoding; ok is false for NaN
-// and infinities, which JSON cannot hold.
-func appendJSONFloat(dst []byte, f float64) ([]byte, bool) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return dst, false
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		n := len(dst)
-		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst, true
 }
 
 const (
