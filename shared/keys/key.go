@@ -6,8 +6,6 @@ package keys
 
 import (
 	"crypto"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -37,45 +35,39 @@ type Key struct {
 	// key signs only tokens of that issuer (the validator checks it).
 	Issuer string
 
-	// prepared is the RSA key with its Montgomery constants computed, so
-	// each signature check does not recompute them (see RSAVerifier).
-	prepared atomic.Pointer[rsaverify.PublicKey]
-	// preparedEd is the Ed25519 key with its point decoded (see
-	// Ed25519Verifier).
-	preparedEd atomic.Pointer[ed25519verify.PublicKey]
-}
-
-// Ed25519Verifier returns k's Ed25519 public key with its point decoded
-// once (package ed25519verify), like RSAVerifier; nil when k is not an
-// Ed25519 key.
-func (k *Key) Ed25519Verifier() *ed25519verify.PublicKey {
-	if p := k.preparedEd.Load(); p != nil {
-		return p
-	}
-	pub, ok := k.Public.(ed25519.PublicKey)
-	if !ok {
-		return nil
-	}
-	p := ed25519verify.New(pub)
-	k.preparedEd.Store(p)
-	return p
+	// preparedRSA and preparedEd are the key prepared for its signature
+	// check, built once (see RSAVerifier and Ed25519Verifier).
+	preparedRSA atomic.Pointer[rsaverify.PublicKey]
+	preparedEd  atomic.Pointer[ed25519verify.PublicKey]
 }
 
 // RSAVerifier returns k's RSA public key prepared for PKCS#1 v1.5
-// verification (package rsaverify), built once: by the key source when it
-// loads the key, or on first use for a Key built elsewhere. It is nil when
-// k is not an RSA key.
+// verification (package rsaverify: its Montgomery constants computed), and
+// Ed25519Verifier its Ed25519 key with the point decoded (package
+// ed25519verify). Each is built once: by the key source when it loads the
+// key, or on first use for a Key built elsewhere. They are nil for a key
+// of another type.
 func (k *Key) RSAVerifier() *rsaverify.PublicKey {
-	if p := k.prepared.Load(); p != nil {
+	return prepare(&k.preparedRSA, k.Public, rsaverify.New)
+}
+
+// Ed25519Verifier: see RSAVerifier.
+func (k *Key) Ed25519Verifier() *ed25519verify.PublicKey {
+	return prepare(&k.preparedEd, k.Public, ed25519verify.New)
+}
+
+// prepare returns the prepared form in slot, building it from pub when pub
+// is a T. Concurrent first callers may each build one; they are equal.
+func prepare[T, P any](slot *atomic.Pointer[P], pub crypto.PublicKey, build func(T) *P) *P {
+	if p := slot.Load(); p != nil {
 		return p
 	}
-	pub, ok := k.Public.(*rsa.PublicKey)
+	t, ok := pub.(T)
 	if !ok {
 		return nil
 	}
-	// Concurrent first callers may each build one; they are equal.
-	p := rsaverify.New(pub)
-	k.prepared.Store(p)
+	p := build(t)
+	slot.Store(p)
 	return p
 }
 
