@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/jwtgate/jwtgate/shared/config"
+	"github.com/jwtgate/jwtgate/shared/replaystore"
 )
 
 // fullName is the standard build's file name beside the lean bootstrap in
@@ -65,7 +65,7 @@ func leanGap(cfg *config.Config, cfgErr error) (setting, needs string) {
 		}
 		return "JWTGATE_RULE", "CEL rules"
 	}
-	if s := strings.ToLower(cfg.ReplayStore); strings.HasPrefix(s, "redis://") || strings.HasPrefix(s, "rediss://") {
+	if replaystore.IsRedis(cfg.ReplayStore) {
 		return "JWTGATE_REPLAY_STORE", "Redis replay stores"
 	}
 	return "", ""

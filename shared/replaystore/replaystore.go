@@ -49,7 +49,7 @@ func Open(spec string, o Options) (Store, error) {
 	switch {
 	case spec == "" || strings.EqualFold(spec, "memory"):
 		return NewMemory(o.MemoryEntries, o.Now), nil
-	case strings.HasPrefix(strings.ToLower(spec), "redis://"), strings.HasPrefix(strings.ToLower(spec), "rediss://"):
+	case IsRedis(spec):
 		return NewRedis(spec, o.Timeout, o.Now)
 	}
 	return nil, errors.New(`replay store must be "memory", redis://host:port/db or rediss://host:port/db`)
@@ -60,11 +60,17 @@ func CheckSpec(spec string) error {
 	if spec == "" || strings.EqualFold(spec, "memory") {
 		return nil
 	}
-	lower := strings.ToLower(spec)
-	if !strings.HasPrefix(lower, "redis://") && !strings.HasPrefix(lower, "rediss://") {
+	if !IsRedis(spec) {
 		return errors.New(`must be "memory", redis://host:port/db or rediss://host:port/db`)
 	}
 	return checkRedisSpec(spec)
+}
+
+// IsRedis reports whether spec names a Redis store (redis:// or rediss://,
+// any case), which the lean build leaves out.
+func IsRedis(spec string) bool {
+	lower := strings.ToLower(spec)
+	return strings.HasPrefix(lower, "redis://") || strings.HasPrefix(lower, "rediss://")
 }
 
 // Redact returns spec without its password, for logs and errors.
