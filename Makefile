@@ -211,61 +211,42 @@ bench: tools
 ## move from confusing callgrind's view of main.loop (some runs counted part
 ## of it, or nothing; a run that counted nothing is tried again)
 BENCH_N ?= 200
+# $(call cg_run,NAME,ARGS): instructions of `instr ARGS` under callgrind
+# into cg.NAME and cg.NAME.log, tried up to 4 times (see above);
+# $(call cg_count,NAME): that run's count, in a shell command substitution
+cg_run = for try in 1 2 3 4; do \
+	  GODEBUG=asyncpreemptoff=1,gcshrinkstackoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
+	    --callgrind-out-file=$(BENCH_OUT)/cg.$(1) $(BENCH_OUT)/instr $(2) -n $(BENCH_N) 2>$(BENCH_OUT)/cg.$(1).log && ! grep -q 'Collected : 0$$' $(BENCH_OUT)/cg.$(1).log && break; \
+	  grep -q 'Unrecognised instruction\|unhandled instruction\|Collected : 0$$' $(BENCH_OUT)/cg.$(1).log && [ $$try -lt 4 ] || { cat $(BENCH_OUT)/cg.$(1).log; exit 1; }; \
+	done
+cg_count = $$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$(1).log | grep -oE '[0-9]+')
+
 bench-instr:
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
 	@mkdir -p $(BENCH_OUT) && cd shared/bench && $(GO) build -o $(BENCH_OUT)/instr ./cmd/instr
 	@printf '\n### Instructions per validation (callgrind, %s iterations, 16 distinct tokens)\n\n| alg | floor | jwtgate uncached | ratio |\n|---|--:|--:|--:|\n' $(BENCH_N)
 	@for alg in RS256 ES256 EdDSA; do \
-	  for c in floor jwtgate; do \
-	    for try in 1 2 3 4; do \
-	      GODEBUG=asyncpreemptoff=1,gcshrinkstackoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
-	        --callgrind-out-file=$(BENCH_OUT)/cg.$$alg.$$c $(BENCH_OUT)/instr -alg $$alg -case $$c -n $(BENCH_N) 2>$(BENCH_OUT)/cg.$$alg.$$c.log && ! grep -q 'Collected : 0$$' $(BENCH_OUT)/cg.$$alg.$$c.log && break; \
-	      grep -q 'Unrecognised instruction\|unhandled instruction\|Collected : 0$$' $(BENCH_OUT)/cg.$$alg.$$c.log && [ $$try -lt 4 ] || { cat $(BENCH_OUT)/cg.$$alg.$$c.log; exit 1; }; \
-	    done; \
-	  done; \
-	  f=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$alg.floor.log | grep -oE '[0-9]+'); \
-	  j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$alg.jwtgate.log | grep -oE '[0-9]+'); \
+	  for c in floor jwtgate; do $(call cg_run,$$alg.$$c,-alg $$alg -case $$c); done; \
+	  f=$(call cg_count,$$alg.floor); j=$(call cg_count,$$alg.jwtgate); \
 	  awk -v a=$$alg -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| %s | %d | %d | %.3f |\n", a, f/n, j/n, j/f}'; \
 	done
 	@printf '\n### Instructions around jwtgate'"'"'s own signature check (callgrind; floor-prepared: the check on a key prepared once)\n\n| alg | floor-prepared | jwtgate uncached | ratio |\n|---|--:|--:|--:|\n'
 	@for alg in RS256 EdDSA; do \
-	  for try in 1 2 3 4; do \
-	    GODEBUG=asyncpreemptoff=1,gcshrinkstackoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
-	      --callgrind-out-file=$(BENCH_OUT)/cg.$$alg.prepared $(BENCH_OUT)/instr -alg $$alg -case floor-prepared -n $(BENCH_N) 2>$(BENCH_OUT)/cg.$$alg.prepared.log && ! grep -q 'Collected : 0$$' $(BENCH_OUT)/cg.$$alg.prepared.log && break; \
-	    grep -q 'Unrecognised instruction\|unhandled instruction\|Collected : 0$$' $(BENCH_OUT)/cg.$$alg.prepared.log && [ $$try -lt 4 ] || { cat $(BENCH_OUT)/cg.$$alg.prepared.log; exit 1; }; \
-	  done; \
-	  f=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$alg.prepared.log | grep -oE '[0-9]+'); \
-	  j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$alg.jwtgate.log | grep -oE '[0-9]+'); \
+	  $(call cg_run,$$alg.prepared,-alg $$alg -case floor-prepared); \
+	  f=$(call cg_count,$$alg.prepared); j=$(call cg_count,$$alg.jwtgate); \
 	  awk -v a=$$alg -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| %s | %d | %d | %.3f |\n", a, f/n, j/n, j/f}'; \
 	done
 	@printf '\n### DPoP (callgrind)\n\n| case | floor | jwtgate | ratio |\n|---|--:|--:|--:|\n'
-	@for try in 1 2 3 4; do \
-	  GODEBUG=asyncpreemptoff=1,gcshrinkstackoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
-	    --callgrind-out-file=$(BENCH_OUT)/cg.dpop $(BENCH_OUT)/instr -alg RS256 -case dpop -n $(BENCH_N) 2>$(BENCH_OUT)/cg.dpop.log && ! grep -q 'Collected : 0$$' $(BENCH_OUT)/cg.dpop.log && break; \
-	  grep -q 'Unrecognised instruction\|unhandled instruction\|Collected : 0$$' $(BENCH_OUT)/cg.dpop.log && [ $$try -lt 4 ] || { cat $(BENCH_OUT)/cg.dpop.log; exit 1; }; \
-	done
-	@f=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.RS256.floor.log | grep -oE '[0-9]+'); \
-	 j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.dpop.log | grep -oE '[0-9]+'); \
+	@$(call cg_run,dpop,-alg RS256 -case dpop); \
+	 f=$(call cg_count,RS256.floor); j=$(call cg_count,dpop); \
 	 awk -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| RS256 token + ES256 DPoP proof (new token and proof, memory replay store; target <= 2.2) | %d | %d | %.3f |\n", f/n, j/n, j/f}'
-	@for try in 1 2 3 4; do \
-	  GODEBUG=asyncpreemptoff=1,gcshrinkstackoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
-	    --callgrind-out-file=$(BENCH_OUT)/cg.dpop-repeat $(BENCH_OUT)/instr -alg RS256 -case dpop-repeat -n $(BENCH_N) 2>$(BENCH_OUT)/cg.dpop-repeat.log && ! grep -q 'Collected : 0$$' $(BENCH_OUT)/cg.dpop-repeat.log && break; \
-	  grep -q 'Unrecognised instruction\|unhandled instruction\|Collected : 0$$' $(BENCH_OUT)/cg.dpop-repeat.log && [ $$try -lt 4 ] || { cat $(BENCH_OUT)/cg.dpop-repeat.log; exit 1; }; \
-	done
-	@f=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.ES256.floor.log | grep -oE '[0-9]+'); \
-	 j=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.dpop-repeat.log | grep -oE '[0-9]+'); \
+	@$(call cg_run,dpop-repeat,-alg RS256 -case dpop-repeat); \
+	 f=$(call cg_count,ES256.floor); j=$(call cg_count,dpop-repeat); \
 	 awk -v f=$$f -v j=$$j -v n=$(BENCH_N) 'BEGIN{printf "| cached RS256 token + new ES256 DPoP proof (floor: one ES256 verify; target about 1) | %d | %d | %.3f |\n", f/n, j/n, j/f}'
 	@printf '\n### Entra / Cognito budget (callgrind, RS256, new token; same tokens without the checks; target < 1.02)\n\n| style | plain | checked | ratio |\n|---|--:|--:|--:|\n'
 	@for st in entra cognito; do \
-	  for c in $$st-plain $$st; do \
-	    for try in 1 2 3 4; do \
-	      GODEBUG=asyncpreemptoff=1,gcshrinkstackoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --collect-atstart=no --toggle-collect=main.loop \
-	        --callgrind-out-file=$(BENCH_OUT)/cg.$$c $(BENCH_OUT)/instr -alg RS256 -case $$c -n $(BENCH_N) 2>$(BENCH_OUT)/cg.$$c.log && ! grep -q 'Collected : 0$$' $(BENCH_OUT)/cg.$$c.log && break; \
-	      grep -q 'Unrecognised instruction\|unhandled instruction\|Collected : 0$$' $(BENCH_OUT)/cg.$$c.log && [ $$try -lt 4 ] || { cat $(BENCH_OUT)/cg.$$c.log; exit 1; }; \
-	    done; \
-	  done; \
-	  p=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$st-plain.log | grep -oE '[0-9]+'); \
-	  k=$$(grep -oE 'Collected : [0-9]+' $(BENCH_OUT)/cg.$$st.log | grep -oE '[0-9]+'); \
+	  for c in $$st-plain $$st; do $(call cg_run,$$c,-alg RS256 -case $$c); done; \
+	  p=$(call cg_count,$$st-plain); k=$(call cg_count,$$st); \
 	  awk -v s=$$st -v p=$$p -v k=$$k -v n=$(BENCH_N) 'BEGIN{printf "| %s | %d | %d | %.4f |\n", s, p/n, k/n, k/p}'; \
 	done
 
