@@ -55,25 +55,8 @@ func BenchmarkProxiedRepeatToken(b *testing.B) {
 // -cpuprofile it is the profile of the handler under load (-cpu 2
 // and RunParallel: see the "parallel" cases).
 func BenchmarkHTTP(b *testing.B) {
-	iss, err := devissuer.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer iss.Close()
-	env := map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": "api://x"}
-	c, err := core.FromEnv(context.Background(), func(k string) string { return env[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, _ := iss.Mint(map[string]any{"sub": "s", "aud": "api://x", "scope": "read:orders", "exp": time.Now().Add(time.Hour).Unix()})
-	f, err := os.Create(filepath.Join(b.TempDir(), "decisions.log"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	sink := logSink(f)
-	defer sink.Close()
-	h := New(c, c.Config(), logging.New(sink, slog.LevelInfo))
+	h, mint := benchSetup(b)
+	tok := mint("")
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
@@ -95,7 +78,7 @@ func BenchmarkHTTP(b *testing.B) {
 	if n := uniqueTokens(); n > 0 {
 		toks := make([]string, n)
 		for i := range toks {
-			toks[i], _ = iss.Mint(map[string]any{"sub": "s", "aud": "api://x", "scope": "read:orders", "jti": strconv.Itoa(i), "exp": time.Now().Add(time.Hour).Unix()})
+			toks[i] = mint(strconv.Itoa(i))
 		}
 		b.Run("unique-token", func(b *testing.B) {
 			b.ReportAllocs()
@@ -157,36 +140,7 @@ func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 // Allocations and instructions per request (callgrind on the test binary,
 // GOMAXPROCS=1) are what docs/performance.md reports.
 func BenchmarkServe(b *testing.B) {
-	iss, err := devissuer.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer iss.Close()
-	// Generous timeouts: under valgrind the key fetch is slow.
-	env := map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": "api://x",
-		"JWTGATE_WARMUP_TIMEOUT": "30s", "JWTGATE_HTTP_TIMEOUT": "30s"}
-	c, err := core.FromEnv(context.Background(), func(k string) string { return env[k] }, core.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	mint := func(jti string) string {
-		tok, err := iss.Mint(map[string]any{"sub": "s", "aud": "api://x", "scope": "read:orders", "jti": jti, "exp": time.Now().Add(time.Hour).Unix()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return tok
-	}
-	f, err := os.Create(filepath.Join(b.TempDir(), "decisions.log"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	sink := logSink(f)
-	defer sink.Close()
-	if c.WarmErr != nil {
-		b.Fatal(c.WarmErr)
-	}
-	h := New(c, c.Config(), logging.New(sink, slog.LevelInfo))
+	h, mint := benchSetup(b)
 	newReq := func(tok string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "/api/authorize/orders/1", nil)
 		r.Header.Set("User-Agent", "Go-http-client/1.1")
@@ -233,4 +187,45 @@ func BenchmarkServe(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchSetup is the handler as the binary builds it, for BenchmarkHTTP
+// and BenchmarkServe: a loopback dev issuer, the core (generous timeouts:
+// under valgrind the key fetch is slow), the decision log written through
+// the binary's BufferedWriter to a file, and mint, which signs an access
+// token for the handler's audience (a distinct jti each time it is given
+// one).
+func benchSetup(b *testing.B) (h *Handler, mint func(jti string) string) {
+	iss, err := devissuer.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = iss.Close() })
+	env := map[string]string{"JWTGATE_OPENID_CONFIG": iss.DiscoveryURL(), "JWTGATE_AUDIENCES": "api://x",
+		"JWTGATE_WARMUP_TIMEOUT": "30s", "JWTGATE_HTTP_TIMEOUT": "30s"}
+	c, err := core.FromEnv(context.Background(), func(k string) string { return env[k] }, core.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if c.WarmErr != nil {
+		b.Fatal(c.WarmErr)
+	}
+	f, err := os.Create(filepath.Join(b.TempDir(), "decisions.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sink := logSink(f)
+	b.Cleanup(func() { sink.Close(); f.Close() })
+	mint = func(jti string) string {
+		claims := map[string]any{"sub": "s", "aud": "api://x", "scope": "read:orders", "exp": time.Now().Add(time.Hour).Unix()}
+		if jti != "" {
+			claims["jti"] = jti
+		}
+		tok, err := iss.Mint(claims)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tok
+	}
+	return New(c, c.Config(), logging.New(sink, slog.LevelInfo)), mint
 }
